@@ -1,0 +1,5 @@
+import sys
+
+from actrep.cli import main
+
+sys.exit(main())

@@ -1,0 +1,56 @@
+"""The one entry point: ``actrep <command> [options]``.
+
+Each command lives in its own module with a ``main(argv) -> int``; this file only dispatches, so
+``actrep --help`` is instant and a command imports only what it needs.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+from actrep.errors import ActRepError
+
+# command -> (module, one-line summary), in pipeline order.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "synth": ("actrep.synth.cli", "render synthetic repetitive-action videos with exact per-repetition ground truth"),
+    "data": ("actrep.data.cli", "validate a dataset (validate) or print its count histogram (stats)"),
+    "model": ("actrep.models.cli", "build tiny offline Qwen-VL checkpoints (tiny), describe a checkpoint (info)"),
+    "video": ("actrep.video_cli", "show the frames, timestamps and visual tokens a model sees for a video"),
+}
+
+
+def _usage() -> str:
+    width = max(map(len, COMMANDS))
+    lines = ["usage: actrep <command> [options]   (actrep <command> --help for its options)", "", "commands:"]
+    lines += [f"  {name:<{width}}  {summary}" for name, (_, summary) in COMMANDS.items()]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(_usage())
+        return 0
+    if argv[0] in ("-V", "--version"):
+        from actrep import __version__
+
+        print(f"actrep {__version__}")
+        return 0
+    command, rest = argv[0], argv[1:]
+    if command not in COMMANDS:
+        print(f"actrep: unknown command {command!r}\n\n{_usage()}", file=sys.stderr)
+        return 2
+    module = importlib.import_module(COMMANDS[command][0])
+    try:
+        return int(module.main(rest) or 0)
+    except ActRepError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
