@@ -1,0 +1,5 @@
+"""Model families, loading, and offline tiny checkpoints."""
+
+from actrep.models.registry import FAMILIES, Family, ModelArguments, get_family, load_model, load_processor, resolve_family
+
+__all__ = ["FAMILIES", "Family", "ModelArguments", "get_family", "load_model", "load_processor", "resolve_family"]

@@ -1,0 +1,333 @@
+"""The video pipeline: the single place where a video file becomes the frames and tokens a model sees.
+
+    decode (PyAV)  ->  frame indices (the processor's own sampling rule)  ->  frames + VideoMetadata
+    ->  processor(..., do_sample_frames=False) with the pixel budget passed explicitly
+
+Why not let the processor open the file: transformers' own loader insists on torchcodec, decodes
+every frame, and applies whatever defaults the checkpoint's processor config happens to carry
+(Qwen2-VL processes ALL frames unless fps is given). Here the sampling and pixel settings come
+from one `VideoSettings` object, saved next to every checkpoint and eval result, so training and
+evaluation see identical tokens. Frame indices are computed by the processor's own `sample_frames`
+(configured from the settings), so they match what the processor would pick itself; a test proves
+`input_ids` and `pixel_values_videos` are bit-identical to the processor's own path.
+
+Clips (RCS): a clip [clip_start, clip_end] in seconds is treated exactly like a video file cut at
+those frames: frames are re-indexed from 0, so durations, sampling, Qwen2.5-VL's seconds-per-grid
+and Qwen3-VL's text timestamps are all on the clip's clock, the same clock as the re-based
+repetition intervals in the CoT.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from actrep.config import option
+from actrep.errors import ActRepError
+
+
+@dataclass
+class VideoSettings:
+    fps: float = option(4.0, help="Frames sampled per second of video (RepCount's median repetition lasts ~1 s).")
+    num_frames: int = option(0, help="Sample exactly this many frames instead of using fps (0: use fps).")
+    min_frames: int = option(4, help="Fewest frames sampled from a video.")
+    max_frames: int = option(256, help="Most frames sampled from a video; longer videos are sampled more sparsely.")
+    min_pixels: int = option(56 * 56, help="Qwen2/2.5-VL: smallest frame area after the processor's resize (pixels).")
+    max_pixels: int = option(224 * 224, help="Qwen2/2.5-VL: largest frame area after resize (pixels); 224x224 = 64 tokens per frame pair.")
+    min_total_pixels: int = option(128 * 32 * 32, help="Qwen3-VL: smallest pixel budget over all frames of a video.")
+    max_total_pixels: int = option(256 * 224 * 224, help="Qwen3-VL: pixel budget over ALL frames (more frames -> smaller frames).")
+    decoder: str = option("pyav", help="Video decoder: pyav (default, exact frame counting) or opencv.")
+
+    def __post_init__(self):
+        if self.num_frames < 0 or (self.num_frames == 0 and not self.fps > 0):
+            raise ActRepError(f"video settings: need fps > 0 or num_frames > 0 (got fps={self.fps}, num_frames={self.num_frames})")
+        if not 2 <= self.min_frames <= self.max_frames:
+            raise ActRepError(f"video settings: need 2 <= min_frames <= max_frames (got {self.min_frames}, {self.max_frames})")
+        if not 0 < self.min_pixels <= self.max_pixels or not 0 < self.min_total_pixels <= self.max_total_pixels:
+            raise ActRepError("video settings: need 0 < min_pixels <= max_pixels and 0 < min_total_pixels <= max_total_pixels")
+        if self.decoder not in ("pyav", "opencv"):
+            raise ActRepError(f"video settings: unknown decoder {self.decoder!r} (pyav, opencv)")
+
+
+@dataclass
+class VideoInfo:
+    path: str
+    num_frames: int  # frames in the file (counted by decoding when the header has no count)
+    fps: float
+    width: int
+    height: int
+
+    @property
+    def duration(self) -> float:
+        return self.num_frames / self.fps
+
+
+@dataclass
+class SampledVideo:
+    """Sampled frames of a video or clip, and the metadata the processor needs (clip clock)."""
+
+    frames: np.ndarray  # uint8 [T, H, W, 3] RGB
+    indices: np.ndarray  # sampled frame indices relative to the clip's first frame
+    clip_frames: int  # number of frames in the clip (the whole file when no clip)
+    clip_offset: int  # index in the file of the clip's first frame
+    fps: float  # the file's native frame rate
+
+    @property
+    def timestamps(self) -> list[float]:
+        """Seconds of each sampled frame on the clip's clock."""
+        return [float(i) / self.fps for i in self.indices]
+
+    def metadata(self):
+        from transformers.video_utils import VideoMetadata
+
+        return VideoMetadata(
+            total_num_frames=self.clip_frames,
+            fps=self.fps,
+            width=int(self.frames.shape[2]),
+            height=int(self.frames.shape[1]),
+            duration=self.clip_frames / self.fps,
+            video_backend="actrep",
+            frames_indices=[int(i) for i in self.indices],
+        )
+
+
+# ----------------------------------------------------------------------------------------- decoding
+
+
+def _open(path: str | Path):
+    import av
+
+    path = Path(path)
+    if not path.exists():
+        raise ActRepError(f"{path}: video file not found")
+    if path.stat().st_size == 0:
+        raise ActRepError(f"{path}: video file is empty (0 bytes)")
+    try:
+        container = av.open(str(path))
+    except (av.error.FFmpegError, UnicodeDecodeError, OSError) as err:
+        raise ActRepError(f"{path}: not a readable video ({type(err).__name__}: {err})") from None
+    if not container.streams.video:
+        container.close()
+        raise ActRepError(f"{path}: the file has no video stream")
+    return container
+
+
+def probe(path: str | Path, count_frames: bool = False) -> VideoInfo:
+    """Frame count, fps and size of a video. `count_frames` decodes every frame instead of trusting the header."""
+    import av
+
+    container = _open(path)
+    try:
+        stream = container.streams.video[0]
+        rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+        if not rate:
+            raise ActRepError(f"{path}: the video stream has no frame rate")
+        num_frames = stream.frames
+        if count_frames or num_frames <= 0:
+            num_frames = 0
+            try:
+                for _ in container.decode(stream):
+                    num_frames += 1
+            except av.error.FFmpegError as err:
+                raise ActRepError(f"{path}: decoding failed after {num_frames} frames: damaged or truncated file ({err})") from None
+        return VideoInfo(str(path), int(num_frames), float(rate), stream.codec_context.width, stream.codec_context.height)
+    finally:
+        container.close()
+
+
+def decode_frames(path: str | Path, wanted: np.ndarray, decoder: str = "pyav") -> np.ndarray:
+    """Decode the frames with the given file indices (sorted, repeats allowed) as uint8 RGB [T, H, W, 3].
+
+    Frames are counted in decode order from the start of the file, which is how RepCount-style
+    annotations number them (seeking by timestamp can land one frame off on real files).
+    """
+    wanted = np.asarray(wanted, dtype=np.int64)
+    if wanted.size == 0:
+        raise ActRepError(f"{path}: no frames requested")
+    last = int(wanted.max())
+    unique = np.unique(wanted)
+    got: dict[int, np.ndarray] = {}
+    if decoder == "opencv":
+        import cv2
+
+        if not Path(path).exists():
+            raise ActRepError(f"{path}: video file not found")
+        capture = cv2.VideoCapture(str(path))
+        index = 0
+        while index <= last:
+            ok, frame = capture.read()
+            if not ok:
+                break
+            if index in unique:
+                got[index] = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+            index += 1
+        capture.release()
+    else:
+        import av
+
+        container = _open(path)
+        index = 0
+        try:
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            targets = set(unique.tolist())
+            for frame in container.decode(stream):
+                if index in targets:
+                    got[index] = frame.to_ndarray(format="rgb24")
+                index += 1
+                if index > last:
+                    break
+        except av.error.FFmpegError as err:
+            raise ActRepError(f"{path}: decoding failed after {index} frames: damaged or truncated file ({err})") from None
+        finally:
+            container.close()
+    missing = [int(i) for i in unique if int(i) not in got]
+    if missing:
+        raise ActRepError(f"{path}: could not decode frame {missing[0]} (the file ends early or is truncated)")
+    return np.stack([got[int(i)] for i in wanted])
+
+
+def decode_all(path: str | Path, decoder: str = "pyav") -> np.ndarray:
+    """Every frame of a file (for tests, previews and the periodicity counter on short clips)."""
+    info = probe(path, count_frames=True)
+    return decode_frames(path, np.arange(info.num_frames), decoder)
+
+
+# ----------------------------------------------------------------------------------------- processor
+
+
+def processor_video_kwargs(settings: VideoSettings, family) -> dict:
+    """The pixel-budget kwargs passed explicitly on every processor call (never the checkpoint's defaults)."""
+    if family.pixel_budget == "total":
+        size = {"shortest_edge": settings.min_total_pixels, "longest_edge": settings.max_total_pixels}
+    else:
+        size = {"shortest_edge": settings.min_pixels, "longest_edge": settings.max_pixels}
+    # cap_pixels_per_frame=False keeps the documented budget semantics (and silences a deprecation warning).
+    return {"size": size, "cap_pixels_per_frame": False, "do_sample_frames": False}
+
+
+def configure_processor(processor, settings: VideoSettings, family) -> None:
+    """Make a processor's own video defaults equal to the settings (sampling rule, pixel budget).
+
+    Our calls pass everything explicitly anyway; this makes `sample_frames` follow the settings
+    (Qwen3-VL's reads min/max frames from the instance) and makes a saved processor reproduce the
+    same tokens when used without actrep.
+    """
+    _configure_video_processor(processor.video_processor, settings, family)
+
+
+def _configure_video_processor(video_processor, settings: VideoSettings, family) -> None:
+    video_processor.fps = settings.fps if not settings.num_frames else None
+    video_processor.num_frames = settings.num_frames or None
+    video_processor.min_frames = settings.min_frames
+    video_processor.max_frames = settings.max_frames
+    video_processor.size = processor_video_kwargs(settings, family)["size"]
+    video_processor.cap_pixels_per_frame = False
+
+
+@functools.lru_cache(maxsize=None)
+def _bare_video_processor(family_name: str):
+    """The family's video processor class with its stock patch sizes (no checkpoint needed)."""
+    import transformers
+
+    from actrep.models.registry import get_family
+
+    family = get_family(family_name)
+    return getattr(transformers, family.video_processor_class)(patch_size=family.patch_size, merge_size=2, temporal_patch_size=2)
+
+
+def sample_indices(family, num_frames: int, fps: float, settings: VideoSettings, path: str = "video") -> np.ndarray:
+    """Frame indices (0..num_frames-1) the family's processor samples for a video/clip of `num_frames`.
+
+    Uses the processor's own `sample_frames`, configured from the settings, so the rule is the
+    processor's (an `actrep` test checks that it picks the frames the processor picks itself).
+    """
+    from transformers.video_utils import VideoMetadata
+
+    video_processor = _bare_video_processor(family.name)
+    _configure_video_processor(video_processor, settings, family)
+
+    if num_frames < 2:
+        raise ActRepError(f"{path}: {num_frames} frame(s); a video needs at least 2 frames (one temporal patch)")
+    metadata = VideoMetadata(total_num_frames=num_frames, fps=fps, duration=num_frames / fps)
+    if settings.num_frames:
+        kwargs = {"num_frames": min(settings.num_frames, num_frames), "fps": None}
+    else:
+        kwargs = {"num_frames": None, "fps": settings.fps}
+    try:
+        indices = video_processor.sample_frames(
+            metadata=metadata, min_frames=settings.min_frames, max_frames=settings.max_frames, **kwargs
+        )
+    except ValueError as err:
+        raise ActRepError(f"{path}: cannot sample frames ({err})") from None
+    indices = np.asarray(indices, dtype=np.int64)
+    if indices.size == 0:
+        raise ActRepError(f"{path}: no frames could be sampled from {num_frames} frames at fps={settings.fps}")
+    return indices
+
+
+def clip_frame_range(info: VideoInfo, clip_start: float | None, clip_end: float | None) -> tuple[int, int]:
+    """(first, last) file frame indices of a clip, both inclusive; clip times are frame/fps of those frames."""
+    if info.num_frames < 2:
+        raise ActRepError(f"{info.path}: {info.num_frames} frame(s); a video needs at least 2 frames (one temporal patch)")
+    first = 0 if clip_start is None else int(round(clip_start * info.fps))
+    last = info.num_frames - 1 if clip_end is None else int(round(clip_end * info.fps))
+    if not 0 <= first < last <= info.num_frames - 1:
+        raise ActRepError(
+            f"{info.path}: clip {clip_start}-{clip_end} s (frames {first}-{last}) is not inside the video "
+            f"(frames 0-{info.num_frames - 1} at {info.fps:g} fps)"
+        )
+    return first, last
+
+
+def load_video(
+    path: str | Path,
+    family,
+    settings: VideoSettings,
+    clip_start: float | None = None,
+    clip_end: float | None = None,
+    info: VideoInfo | None = None,
+) -> SampledVideo:
+    """Decode the frames a model of `family` sees for a video (or a clip of it)."""
+    info = info or probe(path)
+    first, last = clip_frame_range(info, clip_start, clip_end)
+    clip_frames = last - first + 1
+    indices = sample_indices(family, clip_frames, info.fps, settings, str(path))
+    frames = decode_frames(path, indices + first, settings.decoder)
+    return SampledVideo(frames=frames, indices=indices, clip_frames=clip_frames, clip_offset=first, fps=info.fps)
+
+
+def family_of_processor(processor):
+    from actrep.models.registry import FAMILIES
+
+    name = type(processor).__name__
+    for family in FAMILIES.values():
+        if family.processor_class == name:
+            return family
+    raise ActRepError(f"unsupported processor class {name}")
+
+
+def encode(processor, prompts: list[str], videos: list[SampledVideo], settings: VideoSettings, padding_side: str = "left"):
+    """Tokenize prompts (each with one video placeholder) together with their sampled videos.
+
+    Returns the processor's BatchFeature: input_ids, attention_mask, pixel_values_videos, video_grid_thw,
+    mm_token_type_ids, and for Qwen2.5-VL second_per_grid_ts.
+    """
+    family = family_of_processor(processor)
+    processor.tokenizer.padding_side = padding_side
+    return processor(
+        text=prompts,
+        videos=[v.frames for v in videos],
+        video_metadata=[v.metadata() for v in videos],
+        padding=True,
+        return_tensors="pt",
+        **processor_video_kwargs(settings, family),
+    )
+
+
+def visual_token_count(video_grid_thw) -> list[int]:
+    """Visual tokens per video in the LM sequence: T' * H' * W' / merge^2 (merge = 2)."""
+    return [int(t * h * w) // 4 for t, h, w in np.asarray(video_grid_thw).tolist()]
