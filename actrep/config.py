@@ -73,9 +73,16 @@ def parse_config(
     prog: str,
     description: str = "",
     positional: Sequence[str] = (),
+    defaults: dict | None = None,
 ):
-    """Parse ``argv`` (and ``--config FILE``) into one instance of each dataclass."""
+    """Parse ``argv`` (and ``--config FILE``) into one instance of each dataclass.
+
+    ``defaults`` replaces dataclass defaults (e.g. a stage's recipe defaults for transformers'
+    TrainingArguments); a ``--config`` file overrides them and flags override the file.
+    """
     parser = _parser_class()(list(dataclass_types), positional=positional, prog=prog, description=description)
+    if defaults:
+        parser.set_defaults(**defaults)
     try:
         return parser.parse(argv)
     except FileNotFoundError as err:

@@ -36,6 +36,12 @@ if ! "$VENV/bin/python" -m pip show -q torchvision >/dev/null 2>&1; then
 fi
 echo "[bootstrap] installing actrep and its pinned dependencies"
 quiet "${PIP[@]}" -e "$ROOT[dev]"
+# DeepSpeed (ZeRO-2/3 recipes) builds from source against the torch installed above, so it needs
+# that torch in the build environment: no build isolation. Its CUDA ops are compiled on first use.
+if ! "$VENV/bin/python" -m pip show -q deepspeed >/dev/null 2>&1; then
+  echo "[bootstrap] installing deepspeed"
+  quiet "${PIP[@]}" --no-build-isolation "deepspeed==0.19.8"
+fi
 # Install the torchvision fix for every interpreter of this venv (plain `python`, torchrun children),
 # not only for programs that import actrep first (actrep/_torchvision_compat.py says why).
 purelib=$("$VENV/bin/python" -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")

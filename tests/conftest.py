@@ -32,3 +32,26 @@ def small_video_settings():
 
     return VideoSettings(fps=4.0, max_frames=16, min_pixels=28 * 28, max_pixels=56 * 56,
                          min_total_pixels=32 * 32 * 4, max_total_pixels=16 * 64 * 64)
+
+
+def cot_text(count: int, rep_seconds: float = 0.5) -> str:
+    """A CoT in the project's format (docs/conventions.md) for `count` back-to-back repetitions."""
+    reps = ", ".join(f"rep{k + 1}: {k * rep_seconds:.1f}s-{(k + 1) * rep_seconds:.1f}s" for k in range(count))
+    return (f"<think>\nThe video shows a bar sweeping. One repetition of bar sweep is one pass.\n"
+            f"Tracking each repetition: {reps}\nCheck: {count} repetitions listed.\nTotal count: {count}.\n"
+            f"</think>\n<answer>\n{count}\n</answer>")
+
+
+@pytest.fixture(scope="session")
+def cot_data(tmp_path_factory):
+    """A 4-video CoT training set (JSONL rows as `actrep cot` writes them)."""
+    import json
+
+    root = tmp_path_factory.mktemp("cot")
+    rows = []
+    for i in range(4):
+        path = write_video(root / f"v{i}.mp4", n_frames=24, seed=i)
+        rows.append({"video_id": path.name, "split": "train", "action": "bar_sweep", "gt_count": i + 1,
+                     "video": str(path), "cot": cot_text(i + 1)})
+    (root / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return root / "train.jsonl"

@@ -1,0 +1,225 @@
+"""`actrep eval`: evaluate local checkpoints, batched, resumable, data-parallel over GPUs.
+
+    actrep eval --model CKPT [CKPT ...] --data DATA [--videos DIR] [--out runs/eval]
+    torchrun --nproc_per_node 2 -m actrep eval ...      (or accelerate launch -m actrep eval ...)
+
+Each checkpoint is evaluated with the video settings and prompt variant saved next to it by
+training (`actrep_settings.json`), so evaluation sees exactly the tokens training saw; flags apply
+only to checkpoints without saved settings (or with --ignore_saved_settings). Generation is greedy
+by default, several videos per forward with left padding. Every finished video is appended to the
+run's predictions file at once, so an interrupted run resumes without redoing or losing a video.
+With several processes each rank takes every world-th remaining video and writes its own file;
+rank 0 merges them in dataset order, so the result is identical to a single-process run.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from actrep.config import option, parse_config
+from actrep.errors import ActRepError
+from actrep.evaluate.results import (PREDICTIONS, PredictionLog, failed_prediction, finalize_run, prediction_from_parsed,
+                                     print_comparison, read_predictions, sample_key, write_comparison)
+from actrep.prompts import PromptSettings
+from actrep.video import VideoSettings
+
+
+@dataclass
+class EvalArguments:
+    model: list[str] = option([], help="Checkpoint directories or hub ids to evaluate (several: a comparison).")
+    data: str = option(None, help="Dataset: a RepCount-A folder, a .csv or a .jsonl.")
+    videos: str | None = option(None, help="Folder video ids are resolved against (default: the dataset's folder).")
+    splits: list[str] = option(["test"], help="Splits to evaluate (JSONL/CSV rows without a split count as 'test').")
+    out: str = option("runs/eval", help="Output folder: one run directory per checkpoint inside it.")
+    run_names: list[str] = option([], help="Run directory names, one per --model (default: derived from the path).")
+    batch_size: int = option(4, help="Videos per generate call (left-padded).")
+    max_new_tokens: int = option(512, help="Most tokens generated per video.")
+    do_sample: bool = option(False, help="Sample instead of greedy decoding.")
+    temperature: float = option(1.0, help="Sampling temperature (with --do_sample).")
+    top_p: float = option(1.0, help="Nucleus sampling (with --do_sample).")
+    seed: int = option(0, help="Seed (sampling only).")
+    limit: int = option(0, help="Evaluate only the first N samples (0: all).")
+    ignore_saved_settings: bool = option(False, help="Use the video/prompt flags even for checkpoints that saved their own settings.")
+    family: str | None = option(None, help="Model family (default: from each checkpoint's config).")
+    dtype: str = option("auto", help="auto (bf16 on a capable GPU, else float32), bfloat16, float16, float32.")
+    attn_implementation: str = option("sdpa", help="sdpa, eager or flash_attention_2.")
+    trust_remote_code: bool = option(False, help="Allow custom code from the checkpoint.")
+    decode_workers: int = option(2, help="Threads decoding the next batch's videos while the model generates.")
+
+
+def run_name_for(path: str) -> str:
+    """A readable, filesystem-safe name: 'runs/sft/checkpoint-200' -> 'sft-checkpoint-200'."""
+    parts = Path(path.rstrip("/")).parts
+    name = "-".join(parts[-2:]) if parts and re.match(r"checkpoint-\d+|final|best", parts[-1]) else (parts[-1] if parts else path)
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "model"
+
+
+class LocalModelCounter:
+    """Generates answers for batches of samples with one checkpoint."""
+
+    def __init__(self, path: str, args: EvalArguments, video: VideoSettings, prompt: PromptSettings, device):
+        from actrep.models.registry import ModelArguments, load_model
+        from actrep.settings import load_settings
+
+        self.path = path
+        self.args = args
+        self.model, self.processor, self.family = load_model(
+            ModelArguments(path, args.family, args.dtype, args.attn_implementation, args.trust_remote_code))
+        self.model.to(device).eval()
+        self.device = device
+        saved = None if args.ignore_saved_settings else load_settings(path)
+        self.video_settings = saved.video if saved else video
+        self.prompt_variant = saved.prompt_variant if saved else prompt.prompt_variant
+        self.settings_source = "checkpoint" if saved else "flags"
+
+    def info(self) -> dict:
+        return {"model": self.path, "family": self.family.name, "settings_source": self.settings_source,
+                "prompt_variant": self.prompt_variant, "video_settings": vars(self.video_settings),
+                "generation": {k: getattr(self.args, k) for k in ("max_new_tokens", "do_sample", "temperature", "top_p", "batch_size")}}
+
+    def load(self, sample):
+        from actrep.video import load_video
+
+        return load_video(sample.video_path, self.family, self.video_settings, sample.clip_start, sample.clip_end)
+
+    def generate(self, samples, videos) -> list[tuple[str, int, int]]:
+        """(completion text, prompt tokens, completion tokens) per sample."""
+        import torch
+
+        from actrep.prompts import render_prompt
+        from actrep.video import encode
+
+        prompts = [render_prompt(self.processor, s.action, self.prompt_variant) for s in samples]
+        batch = encode(self.processor, prompts, videos, self.video_settings).to(self.device)
+        tokenizer = self.processor.tokenizer
+        kwargs = dict(max_new_tokens=self.args.max_new_tokens, do_sample=self.args.do_sample,
+                      pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.convert_tokens_to_ids("<|im_end|>"))
+        if self.args.do_sample:
+            kwargs.update(temperature=self.args.temperature, top_p=self.args.top_p)
+        else:  # explicit greedy: never a checkpoint's sampling defaults
+            kwargs.update(temperature=None, top_p=None, top_k=None)
+        with torch.inference_mode():
+            output = self.model.generate(**batch, **kwargs)
+        prompt_length = batch["input_ids"].shape[1]
+        results = []
+        for row, mask in zip(output[:, prompt_length:], batch["attention_mask"]):
+            ended = (row == kwargs["eos_token_id"]) | (row == tokenizer.pad_token_id)
+            n_tokens = int(ended.int().argmax()) + 1 if ended.any() else int(row.numel())
+            text = tokenizer.decode(row[:n_tokens], skip_special_tokens=True)
+            results.append((text, int(mask.sum()), n_tokens))
+        return results
+
+
+def _remaining(samples, done: set[str], rank: int, world: int):
+    todo = [s for s in samples if sample_key(s) not in done]
+    return todo[rank::world]
+
+
+def evaluate_checkpoint(path, samples, run_dir: Path, args, video, prompt, state) -> dict | None:
+    """Evaluate one checkpoint into `run_dir`; returns metrics on rank 0 (None elsewhere)."""
+    from actrep.answer import parse_completion
+    from actrep.settings import PipelineSettings, save_settings
+
+    counter = LocalModelCounter(path, args, video, prompt, state.device)
+    rank, world = state.process_index, state.num_processes
+    merged = run_dir / PREDICTIONS
+    rank_file = merged if world == 1 else run_dir / f"predictions.rank{rank}.jsonl"
+    done = {r["key"] for p in [merged, *run_dir.glob("predictions.rank*.jsonl")] for r in read_predictions(p)}
+    log = PredictionLog(rank_file)
+    todo = _remaining(samples, done, rank, world)
+    batches = [todo[i : i + args.batch_size] for i in range(0, len(todo), args.batch_size)]
+
+    def load_batch(batch):
+        loaded = []
+        for sample in batch:
+            try:
+                loaded.append(counter.load(sample))
+            except ActRepError as err:
+                loaded.append(err)
+        return loaded
+
+    from rich.progress import Progress
+
+    with ThreadPoolExecutor(max_workers=max(1, args.decode_workers)) as pool, \
+            Progress(disable=rank != 0, transient=False) as progress:
+        task = progress.add_task(f"eval {run_dir.name}", total=len(todo) * world if world > 1 else len(todo))
+        pending = pool.submit(load_batch, batches[0]) if batches else None
+        for index, batch in enumerate(batches):
+            loaded = pending.result()
+            pending = pool.submit(load_batch, batches[index + 1]) if index + 1 < len(batches) else None
+            good = [(s, v) for s, v in zip(batch, loaded) if not isinstance(v, ActRepError)]
+            for sample, failure in ((s, v) for s, v in zip(batch, loaded) if isinstance(v, ActRepError)):
+                log.append(failed_prediction(sample, str(failure)))
+            if good:
+                started = time.perf_counter()
+                outputs = counter.generate([s for s, _ in good], [v for _, v in good])
+                per_video = (time.perf_counter() - started) / len(good)
+                for (sample, video_clip), (text, n_prompt, n_completion) in zip(good, outputs):
+                    parsed = parse_completion(text, counter.prompt_variant)
+                    log.append(prediction_from_parsed(sample, parsed, raw=text, time_s=per_video, fps=video_clip.fps,
+                                                      prompt_tokens=n_prompt, completion_tokens=n_completion))
+            progress.advance(task, len(batch) * world if world > 1 else len(batch))
+    state.wait_for_everyone()
+    if rank != 0:
+        return None
+    if world > 1:  # merge rank files into the run's predictions, then drop them
+        merged_log = PredictionLog(merged)
+        for rank_path in sorted(run_dir.glob("predictions.rank*.jsonl")):
+            for record in read_predictions(rank_path):
+                merged_log.append(record)
+            rank_path.unlink()
+    save_settings(run_dir, PipelineSettings(counter.family.name, counter.prompt_variant, counter.video_settings))
+    info = {**counter.info(), "data": args.data, "splits": args.splits, "processes": world}
+    return finalize_run(run_dir, [sample_key(s) for s in samples], info)
+
+
+def main(argv: list[str]) -> int:
+    import torch
+    from accelerate import PartialState
+
+    from actrep.data.manifest import load_samples
+
+    args, video, prompt = parse_config([EvalArguments, VideoSettings, PromptSettings], argv, prog="actrep eval",
+                                       description="Evaluate local checkpoints on a dataset.")
+    if not args.model:
+        raise ActRepError("give at least one --model checkpoint")
+    if not args.data:
+        raise ActRepError("give the dataset with --data")
+    if args.run_names and len(args.run_names) != len(args.model):
+        raise ActRepError(f"{len(args.run_names)} --run_names for {len(args.model)} --model values")
+    if args.batch_size < 1:
+        raise ActRepError("--batch_size must be at least 1")
+    samples = load_samples(args.data, args.videos, args.splits or None)
+    if args.limit:
+        samples = samples[: args.limit]
+    keys = [sample_key(s) for s in samples]
+    if len(set(keys)) != len(keys):
+        raise ActRepError(f"{args.data}: duplicate samples (same split, video and clip); run `actrep data validate`")
+    torch.manual_seed(args.seed)
+    # accelerate only sets up multi-process CPU runs (gloo) when told the run is on CPU.
+    state = PartialState(cpu=not torch.cuda.is_available())
+    names = args.run_names or [run_name_for(m) for m in args.model]
+    if len(set(names)) != len(names):
+        raise ActRepError(f"two checkpoints map to the same run name ({names}); give --run_names")
+    finished = []
+    try:
+        for path, name in zip(args.model, names):
+            run_dir = Path(args.out) / name
+            run_dir.mkdir(parents=True, exist_ok=True)
+            metrics = evaluate_checkpoint(path, samples, run_dir, args, video, prompt, state)
+            if metrics is not None:
+                finished.append((name, metrics))
+        if state.is_main_process:
+            print_comparison(finished, title=f"actrep eval on {args.data}")
+            if len(finished) > 1:
+                write_comparison(args.out, finished)
+            print(f"results in {args.out}/: " + ", ".join(n for n, _ in finished))
+    finally:
+        state.wait_for_everyone()
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            torch.distributed.destroy_process_group()
+    return 0

@@ -1,0 +1,89 @@
+"""Pieces shared by the SFT and GRPO stages: freezing, LoRA, saving settings with checkpoints."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from actrep.config import option
+from actrep.errors import ActRepError
+
+
+@dataclass
+class TuningArguments:
+    train_vision: bool = option(False, help="Train the vision tower (frozen by default).")
+    train_merger: bool = option(True, help="Train the vision-to-language merger/projector (and Qwen3-VL's deepstack mergers).")
+    use_lora: bool = option(False, help="Train LoRA adapters on the language model instead of all its weights.")
+    lora_r: int = option(16, help="LoRA rank.")
+    lora_alpha: int = option(32, help="LoRA alpha.")
+    lora_dropout: float = option(0.05, help="LoRA dropout.")
+    lora_targets: list[str] = option(["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
+                                     help="Language-model linear layers that get adapters (names inside the decoder layers).")
+
+
+def vision_parts(model):
+    """(vision tower, [merger modules]) of any supported family."""
+    inner = getattr(model, "model", model)
+    visual = getattr(inner, "visual", None)
+    if visual is None:
+        raise ActRepError(f"{type(model).__name__} has no vision tower (.model.visual)")
+    mergers = [visual.merger]
+    if hasattr(visual, "deepstack_merger_list"):
+        mergers.append(visual.deepstack_merger_list)
+    return visual, mergers
+
+
+def apply_freezing(model, args: TuningArguments) -> None:
+    """Vision tower frozen unless --train_vision; merger trainable unless --train_merger false."""
+    visual, mergers = vision_parts(model)
+    for param in visual.parameters():
+        param.requires_grad = args.train_vision
+    for merger in mergers:
+        for param in merger.parameters():
+            param.requires_grad = args.train_vision or args.train_merger
+
+
+def apply_lora(model, args: TuningArguments):
+    """Wrap the model with PEFT LoRA adapters on the language model's decoder layers only.
+
+    The vision blocks reuse names like gate_proj/up_proj, so targets are matched by a regex that
+    is anchored inside `language_model`. Mergers stay fully trainable (modules_to_save) if asked.
+    """
+    from peft import LoraConfig, get_peft_model
+
+    targets = "|".join(args.lora_targets)
+    config = LoraConfig(
+        r=args.lora_r, lora_alpha=args.lora_alpha, lora_dropout=args.lora_dropout,
+        target_modules=rf".*language_model.*\.({targets})$",
+        modules_to_save=["merger", "deepstack_merger_list"] if args.train_merger else None,
+        task_type="CAUSAL_LM",
+    )
+    return get_peft_model(model, config)
+
+
+def trainable_summary(model) -> str:
+    total = trainable = 0
+    for param in model.parameters():
+        total += param.numel()
+        trainable += param.numel() if param.requires_grad else 0
+    return f"trainable parameters: {trainable:,} of {total:,} ({100 * trainable / max(1, total):.2f}%)"
+
+
+def save_checkpoint_extras(directory: str | Path, processor, pipeline_settings) -> None:
+    """What every checkpoint carries besides weights: the processor and actrep_settings.json."""
+    from actrep.settings import save_settings
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    processor.save_pretrained(directory)
+    save_settings(directory, pipeline_settings)
+
+
+def last_checkpoint(output_dir: str | Path) -> Path | None:
+    from transformers.trainer_utils import get_last_checkpoint
+
+    output_dir = Path(output_dir)
+    if not output_dir.is_dir():
+        return None
+    found = get_last_checkpoint(str(output_dir))
+    return Path(found) if found else None

@@ -1,0 +1,256 @@
+"""`actrep sft`: stage 1, supervised fine-tuning on chain-of-thought counting data.
+
+    actrep sft --config recipes/sft_qwen2_5_vl.yaml [--flag value ...]
+    accelerate launch --config_file recipes/accelerate/zero2.yaml -m actrep sft --config ...
+    torchrun --nproc_per_node N -m actrep sft --config ...
+
+Why transformers' Trainer and not TRL's SFTTrainer: SFTTrainer's value is its dataset pipeline
+(formatting, tokenising, packing text datasets). Here every item is a video that must be decoded by
+the project's video pipeline and tokenised together with its frames, and the labels must cover
+exactly the assistant turn; with our own dataset and collator SFTTrainer would bypass all of that
+pipeline and reduce to Trainer, with one more layer between us and the loss. Trainer gives the
+rest: DeepSpeed/FSDP through accelerate, gradient checkpointing, resume (optimizer, scheduler, RNG
+and data position), TensorBoard, a progress bar with loss and ETA.
+
+No generation-based evaluation runs inside training (it hangs under ZeRO-3); `--eval_after` runs
+`actrep eval` on the final checkpoint afterwards, in the same processes.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from actrep.config import option, parse_config
+from actrep.errors import ActRepError
+from actrep.models.registry import ModelArguments
+from actrep.prompts import PromptSettings, build_messages
+from actrep.train.common import TuningArguments
+from actrep.train.data import DataArguments
+from actrep.video import VideoSettings, encode
+
+
+@dataclass
+class SFTArguments:
+    effective_batch_size: int = option(16, help="Target batch per optimizer step over all GPUs; sets gradient accumulation (0: use --gradient_accumulation_steps as given).")
+    resume: bool = option(False, help="Continue from the last checkpoint in output_dir (optimizer, scheduler, RNG, data position).")
+    eval_after: bool = option(False, help="Run `actrep eval` on the final checkpoint after training.")
+    eval_data: str | None = option(None, help="Dataset for --eval_after.")
+    eval_videos: str | None = option(None, help="Video folder for --eval_after.")
+    eval_splits: list[str] = option(["test"], help="Splits for --eval_after.")
+    eval_batch_size: int = option(4, help="Batch size for --eval_after.")
+    eval_max_new_tokens: int = option(512, help="Generation length for --eval_after.")
+
+
+def sft_defaults() -> dict:
+    """The method's recipe defaults for transformers' TrainingArguments (every one overridable)."""
+    gpu = torch.cuda.is_available()
+    return dict(
+        output_dir="runs/sft", learning_rate=1e-5, lr_scheduler_type="cosine", warmup_steps=0.05, weight_decay=0.01,
+        bf16=gpu and torch.cuda.is_bf16_supported(), use_cpu=not gpu, gradient_checkpointing=True,
+        gradient_checkpointing_kwargs={"use_reentrant": False}, per_device_train_batch_size=1, num_train_epochs=1,
+        logging_steps=5, save_strategy="steps", save_steps=200, save_total_limit=3, report_to=["tensorboard"],
+        dataloader_num_workers=2, remove_unused_columns=False, dtype="float32",
+    )
+
+
+def assistant_labels(input_ids: torch.Tensor, header: list[int], end_id: int) -> torch.Tensor:
+    """Labels that keep only the last assistant turn: its content and its closing <|im_end|>.
+
+    Everything else (system, user turn, video tokens, the assistant header, padding, the newline
+    after <|im_end|>) is -100, so the loss is on exactly the reasoning + answer the model must write.
+    """
+    labels = torch.full_like(input_ids, -100)
+    width = len(header)
+    header_t = torch.tensor(header)
+    for row, ids in enumerate(input_ids):
+        windows = ids.unfold(0, width, 1)
+        hits = (windows == header_t).all(dim=1).nonzero().flatten()
+        if hits.numel() == 0:
+            raise ActRepError("a training sequence has no assistant turn (chat template mismatch)")
+        start = int(hits[-1]) + width
+        ends = (ids[start:] == end_id).nonzero().flatten()
+        if ends.numel() == 0:
+            raise ActRepError("a training sequence's assistant turn has no <|im_end|> (truncated?)")
+        stop = start + int(ends[0]) + 1
+        labels[row, start:stop] = ids[start:stop]
+    return labels
+
+
+class SFTCollator:
+    """Chat text with the CoT as the assistant turn + the clip's frames -> model inputs and labels."""
+
+    def __init__(self, processor, settings: VideoSettings, variant: str):
+        self.processor = processor
+        self.settings = settings
+        self.variant = variant
+        tokenizer = processor.tokenizer
+        self.header = tokenizer.encode("<|im_start|>assistant\n", add_special_tokens=False)
+        self.end_id = tokenizer.convert_tokens_to_ids("<|im_end|>")
+
+    def completion(self, sample) -> str:
+        if not sample.cot:
+            raise ActRepError(f"{sample.where}: no chain of thought; build training data with `actrep cot` (or `actrep rcs`)")
+        return sample.cot
+
+    def __call__(self, items: list[dict]) -> dict:
+        texts = [
+            self.processor.apply_chat_template(build_messages(it["sample"].action, self.variant, self.completion(it["sample"])), tokenize=False)
+            for it in items
+        ]
+        batch = encode(self.processor, texts, [it["video"] for it in items], self.settings, padding_side="right")
+        batch["labels"] = assistant_labels(batch["input_ids"], self.header, self.end_id)
+        return dict(batch)
+
+
+def _trainer_class():
+    from transformers import Trainer
+
+    class ActRepTrainer(Trainer):
+        """Trainer whose resume restores Qwen2/2.5-VL weights.
+
+        transformers 5.23 saves these models with their legacy key names (`visual.*`, `model.layers.*`)
+        but `Trainer._load_from_checkpoint` loads the file with `strict=False` and no key mapping: no
+        weight is restored, only a warning is logged, and training resumes from the BASE weights with
+        the checkpoint's optimizer state. Reloading through `from_pretrained` applies the mapping.
+        DeepSpeed, FSDP and PEFT checkpoints keep the stock path (they store current key names).
+        """
+
+        def _load_from_checkpoint(self, resume_from_checkpoint, model=None):
+            from peft import PeftModel
+
+            model = model if model is not None else self.model
+            if self.is_deepspeed_enabled or self.is_fsdp_enabled or isinstance(model, PeftModel):
+                return super()._load_from_checkpoint(resume_from_checkpoint, model)
+            dtype = next(model.parameters()).dtype
+            reloaded = type(model).from_pretrained(resume_from_checkpoint, dtype=dtype, device_map="cpu")
+            model.load_state_dict(reloaded.state_dict(), strict=True)
+
+    return ActRepTrainer
+
+
+class _SaveSettingsCallback:
+    """Writes actrep_settings.json into every checkpoint (Trainer already saves the processor)."""
+
+    def __init__(self, pipeline_settings):
+        from transformers import TrainerCallback
+
+        self.pipeline_settings = pipeline_settings
+        outer = self
+
+        class Callback(TrainerCallback):
+            def on_save(self, args, state, control, **kwargs):
+                if state.is_world_process_zero:
+                    from actrep.settings import save_settings
+
+                    save_settings(Path(args.output_dir) / f"checkpoint-{state.global_step}", outer.pipeline_settings)
+
+        self.callback = Callback()
+
+
+def set_accumulation(training_args, effective_batch_size: int) -> int:
+    """Gradient accumulation so that GPUs x per-device batch x accumulation ~= the target."""
+    world = training_args.world_size
+    per_step = world * training_args.per_device_train_batch_size
+    if effective_batch_size > 0:
+        training_args.gradient_accumulation_steps = max(1, math.ceil(effective_batch_size / per_step))
+    return per_step * training_args.gradient_accumulation_steps
+
+
+def build_trainer(script, data_args, tuning, model_args, video, prompt, training_args, samples=None):
+    """Model, data and Trainer for SFT (tests call this directly)."""
+
+    from actrep.models.registry import load_model
+    from actrep.settings import PipelineSettings
+    from actrep.train.common import apply_freezing, apply_lora, trainable_summary
+    from actrep.train.data import VideoSampleDataset, load_training_samples
+
+    model, processor, family = load_model(model_args)
+    model.config.use_cache = False
+    apply_freezing(model, tuning)
+    if tuning.use_lora:
+        model = apply_lora(model, tuning)
+    samples = samples if samples is not None else load_training_samples(data_args)
+    dataset = VideoSampleDataset(samples, family, video)
+    settings = PipelineSettings(family.name, prompt.prompt_variant, video)
+    trainer = _trainer_class()(
+        model=model, args=training_args, train_dataset=dataset, processing_class=processor,
+        data_collator=SFTCollator(processor, video, prompt.prompt_variant),
+        callbacks=[_SaveSettingsCallback(settings).callback],
+    )
+    trainer.actrep_settings = settings
+    trainer.actrep_summary = trainable_summary(model)
+    return trainer
+
+
+def save_final(trainer, tuning: TuningArguments) -> Path:
+    """The final checkpoint in output_dir, loadable by `actrep eval` and plain transformers (LoRA merged)."""
+    from actrep.train.common import save_checkpoint_extras
+
+    output_dir = Path(trainer.args.output_dir)
+    model = trainer.model
+    if tuning.use_lora and trainer.is_deepspeed_enabled is False:
+        merged = trainer.accelerator.unwrap_model(model).merge_and_unload()
+        if trainer.args.should_save:
+            merged.save_pretrained(output_dir)
+    else:
+        trainer.save_model(str(output_dir))
+    if trainer.args.should_save:
+        save_checkpoint_extras(output_dir, trainer.processing_class, trainer.actrep_settings)
+    return output_dir
+
+
+def main(argv: list[str]) -> int:
+    from rich.console import Console
+    from transformers import TrainingArguments
+
+    from actrep.train.common import last_checkpoint
+
+    script, data_args, tuning, model_args, video, prompt, training_args = parse_config(
+        [SFTArguments, DataArguments, TuningArguments, ModelArguments, VideoSettings, PromptSettings, TrainingArguments],
+        argv, prog="actrep sft", description="Supervised fine-tuning on CoT counting data.", defaults=sft_defaults())
+    if not model_args.model_name_or_path:
+        raise ActRepError("give the starting checkpoint with --model_name_or_path")
+    training_args.remove_unused_columns = False  # our items are samples + frames, not model kwargs
+    effective = set_accumulation(training_args, script.effective_batch_size)
+    resume_from = None
+    if script.resume:
+        resume_from = last_checkpoint(training_args.output_dir)
+        if resume_from is None:
+            raise ActRepError(f"--resume: no checkpoint-* folder in {training_args.output_dir}")
+    trainer = build_trainer(script, data_args, tuning, model_args, video, prompt, training_args)
+    console = Console()
+    if training_args.process_index == 0:
+        console.print(f"[bold]actrep sft[/bold]: {len(trainer.train_dataset)} samples, effective batch {effective} = "
+                      f"{training_args.world_size} process(es) x {training_args.per_device_train_batch_size} per device x "
+                      f"{training_args.gradient_accumulation_steps} accumulation; {trainer.actrep_summary}")
+        if resume_from:
+            console.print(f"resuming from {resume_from}")
+    trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
+    output_dir = save_final(trainer, tuning)
+    if training_args.process_index == 0:
+        console.print(f"saved the final checkpoint to {output_dir}")
+    if script.eval_after:
+        _eval_after(trainer, script, output_dir)
+    trainer.accelerator.end_training()
+    return 0
+
+
+def _eval_after(trainer, script: SFTArguments, output_dir: Path) -> None:
+    from actrep.evaluate import local
+
+    if not script.eval_data:
+        raise ActRepError("--eval_after needs --eval_data")
+    trainer.accelerator.wait_for_everyone()
+    del trainer.model, trainer.optimizer
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+    argv = ["--model", str(output_dir), "--data", script.eval_data, "--out", str(output_dir / "eval"),
+            "--batch_size", str(script.eval_batch_size), "--max_new_tokens", str(script.eval_max_new_tokens),
+            "--splits", *script.eval_splits]
+    if script.eval_videos:
+        argv += ["--videos", script.eval_videos]
+    local.main(argv)

@@ -1,0 +1,137 @@
+"""SFT: video reaches every forward, labels cover exactly the answer, loss drops, resume, LoRA, multi-process."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+from transformers import AutoModelForImageTextToText, TrainerCallback
+
+from actrep.cli import main
+from actrep.config import parse_config
+from actrep.data.manifest import load_samples
+from actrep.models.registry import ModelArguments, get_family, load_processor
+from actrep.prompts import PromptSettings
+from actrep.train.common import TuningArguments
+from actrep.train.data import DataArguments, VideoSampleDataset
+from actrep.train.sft import SFTArguments, SFTCollator, build_trainer, sft_defaults
+from actrep.video import VideoSettings
+from conftest import FAMILIES, cot_text
+
+VIDEO_FLAGS = ["--fps", "4", "--max_frames", "8", "--min_pixels", "784", "--max_pixels", "3136",
+               "--min_total_pixels", "4096", "--max_total_pixels", "32768"]
+
+
+def _args(model, data, out, *extra):
+    from transformers import TrainingArguments
+
+    argv = ["--model_name_or_path", str(model), "--train_data", str(data), "--output_dir", str(out),
+            "--effective_batch_size", "0", "--per_device_train_batch_size", "2", "--report_to", "none",
+            "--dataloader_num_workers", "0", "--warmup_steps", "0", "--logging_steps", "1", "--save_steps", "1000",
+            "--learning_rate", "3e-3", *VIDEO_FLAGS, *extra]
+    parsed = parse_config([SFTArguments, DataArguments, TuningArguments, ModelArguments, VideoSettings, PromptSettings, TrainingArguments],
+                          argv, prog="test", defaults=sft_defaults())
+    parsed[-1].remove_unused_columns = False
+    return parsed
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_video_reaches_every_training_forward(family, tiny_checkpoints, cot_data, tmp_path):
+    trainer = build_trainer(*_args(tiny_checkpoints[family], cot_data, tmp_path, "--max_steps", "2"))
+    calls = []
+
+    def spy(module, args, kwargs):
+        calls.append({k: kwargs.get(k) is not None for k in ("pixel_values_videos", "video_grid_thw", "mm_token_type_ids", "second_per_grid_ts")})
+
+    trainer.model.register_forward_pre_hook(spy, with_kwargs=True)
+    trainer.train()
+    assert len(calls) == 2
+    for call in calls:
+        assert call["pixel_values_videos"] and call["video_grid_thw"] and call["mm_token_type_ids"], call
+        assert call["second_per_grid_ts"] == get_family(family).second_per_grid_ts
+
+
+def test_labels_cover_exactly_the_assistant_answer(tiny_checkpoints, cot_data, small_video_settings):
+    processor = load_processor(str(tiny_checkpoints["qwen3_vl"]))
+    dataset = VideoSampleDataset(load_samples(cot_data, splits=["train"]), get_family("qwen3_vl"), small_video_settings)
+    batch = SFTCollator(processor, small_video_settings, "think")([dataset[0], dataset[2]])
+    for row, count in zip(range(2), (1, 3)):
+        kept = batch["labels"][row][batch["labels"][row] != -100]
+        assert processor.tokenizer.decode(kept) == cot_text(count) + "<|im_end|>"
+        # everything before the answer (system, video, question, header) and all padding is masked
+        assert (batch["labels"][row][batch["attention_mask"][row] == 0] == -100).all()
+    assert (batch["labels"][batch["mm_token_type_ids"] == 2] == -100).all()
+
+
+def test_loss_drops_over_a_few_dozen_steps(tiny_checkpoints, cot_data, tmp_path):
+    trainer = build_trainer(*_args(tiny_checkpoints["qwen2_5_vl"], cot_data, tmp_path, "--max_steps", "40", "--learning_rate", "5e-3"))
+    trainer.train()
+    losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
+    assert losses[-1] < 0.5 * losses[0], losses
+
+
+class _KillAt(TrainerCallback):
+    def __init__(self, step):
+        self.step = step
+
+    def on_step_begin(self, args, state, control, **kwargs):
+        if state.global_step == self.step:
+            raise KeyboardInterrupt
+
+
+def test_resume_gives_the_same_weights(tiny_checkpoints, cot_data, tmp_path):
+    extra = ["--max_steps", "6", "--save_steps", "3", "--seed", "7"]
+    straight = build_trainer(*_args(tiny_checkpoints["qwen2_vl"], cot_data, tmp_path / "straight", *extra))
+    straight.train()
+    killed = build_trainer(*_args(tiny_checkpoints["qwen2_vl"], cot_data, tmp_path / "resumed", *extra))
+    killed.add_callback(_KillAt(3))
+    with pytest.raises(KeyboardInterrupt):
+        killed.train()
+    assert (tmp_path / "resumed" / "checkpoint-3" / "actrep_settings.json").exists()
+    resumed = build_trainer(*_args(tiny_checkpoints["qwen2_vl"], cot_data, tmp_path / "resumed", *extra))
+    resumed.train(resume_from_checkpoint=str(tmp_path / "resumed" / "checkpoint-3"))
+    a, b = straight.model.state_dict(), resumed.model.state_dict()
+    assert resumed.state.global_step == 6
+    for name in a:
+        torch.testing.assert_close(a[name], b[name], rtol=1e-5, atol=1e-6, msg=name)
+
+
+def test_cli_lora_run_saves_a_merged_checkpoint_that_evaluates_without_flags(tiny_checkpoints, cot_data, tmp_path):
+    out = tmp_path / "lora"
+    assert main(["sft", "--model_name_or_path", str(tiny_checkpoints["qwen2_5_vl"]), "--train_data", str(cot_data),
+                 "--output_dir", str(out), "--use_lora", "--max_steps", "2", "--effective_batch_size", "0",
+                 "--report_to", "none", "--dataloader_num_workers", "0", *VIDEO_FLAGS]) == 0
+    model = AutoModelForImageTextToText.from_pretrained(out)  # plain transformers, adapters merged
+    assert not any("lora" in name for name, _ in model.named_parameters())
+    settings = json.loads((out / "actrep_settings.json").read_text())
+    assert settings["video"]["max_pixels"] == 3136 and settings["prompt_variant"] == "think"
+    assert main(["eval", "--model", str(out), "--data", str(cot_data), "--splits", "train", "--out", str(tmp_path / "eval"),
+                 "--max_new_tokens", "4"]) == 0
+    metrics = json.loads((tmp_path / "eval" / "lora" / "metrics.json").read_text())
+    assert metrics["settings_source"] == "checkpoint" and metrics["strict"]["n"] == 4
+
+
+def _torchrun(tmp_path, model, data, *extra):
+    env = dict(os.environ, OMP_NUM_THREADS="1", DS_ACCELERATOR="cpu")
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "-m", "actrep", "sft",
+               "--model_name_or_path", str(model), "--train_data", str(data), "--output_dir", str(tmp_path),
+               "--max_steps", "2", "--effective_batch_size", "0", "--report_to", "none", "--dataloader_num_workers", "0",
+               *VIDEO_FLAGS, *extra]
+    return subprocess.run(command, capture_output=True, text=True, timeout=600, env=env)
+
+
+@pytest.mark.slow
+def test_two_process_run(tiny_checkpoints, cot_data, tmp_path):
+    result = _torchrun(tmp_path, tiny_checkpoints["qwen2_5_vl"], cot_data)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "2 process(es)" in result.stdout.replace("\n", " ")
+    assert (tmp_path / "model.safetensors").exists()
+
+
+@pytest.mark.slow
+def test_deepspeed_zero2_run(tiny_checkpoints, cot_data, tmp_path):
+    result = _torchrun(tmp_path, tiny_checkpoints["qwen2_5_vl"], cot_data, "--deepspeed", "recipes/deepspeed/zero2.json")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (tmp_path / "model.safetensors").exists() and (tmp_path / "actrep_settings.json").exists()
