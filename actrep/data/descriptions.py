@@ -1,0 +1,114 @@
+"""What a video shows and what one repetition is, per action: the first line of every CoT.
+
+Two sets of descriptions, because the same action name means different pictures:
+- synthetic (``actrep synth``): taken from ``actrep.synth.families`` (stick figures, a bouncing ball...);
+- real (RepCount-A's classes): people in real footage.
+A real squat video must never be described as "a stick-figure person", so the synthetic set is used
+only for videos that ``actrep synth`` rendered (``is_synthetic_video``); everything else gets the
+real set, and unknown actions a generic description.
+
+Lookup normalises the name: case, spaces/underscores/hyphens and a plural ``s``/``es`` are ignored,
+and known spellings of RepCount's annotations are aliased (``squant`` -> squat, ``jump_jack`` ->
+jumping jack), so ``Push-Ups``, ``pushups`` and ``push_up`` find the same entry.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from actrep.prompts import action_text
+
+
+@dataclass(frozen=True)
+class Description:
+    scene: str  # completes "The video shows ..." (lower case, no final period)
+    definition: str  # completes "One repetition of <name> is ..."
+    name: str  # how the action is called in the sentence
+
+    def sentence(self) -> str:
+        return f"The video shows {self.scene}. One repetition of {self.name} is {self.definition}."
+
+
+# canonical key -> (name, scene, definition); keys are normalised names (see _key)
+_REAL: dict[str, tuple[str, str, str]] = {
+    "squat": ("squat", "a person doing squats",
+              "going from standing upright down into a squat, hips back and knees bent, and back up to standing"),
+    "pushup": ("push-up", "a person doing push-ups",
+               "lowering the straight body from the arms-extended plank until the chest is near the floor and pushing back up to the plank"),
+    "pullup": ("pull-up", "a person doing pull-ups on a bar",
+               "pulling the body up from a straight-arm hang until the chin is over the bar and lowering it back down to the hang"),
+    "situp": ("sit-up", "a person doing sit-ups",
+              "raising the upper body from lying on the back up towards the knees and lowering it back down"),
+    "jumpingjack": ("jumping jack", "a person doing jumping jacks",
+                    "jumping from feet together and arms down to feet apart and arms overhead and back to feet together and arms down"),
+    "benchpress": ("bench press", "a person lying on a bench and pressing a barbell",
+                   "lowering the bar from straight arms down to the chest and pressing it back up until the arms are straight"),
+    "frontraise": ("front raise", "a person doing front raises with weights",
+                   "raising the weight with straight arms from the thighs forward up to about shoulder height and lowering it back down"),
+    "pommelhorse": ("pommel horse circle", "a gymnast swinging on a pommel horse",
+                    "one full circle of the legs around the pommel horse, back to where it started"),
+    "battlerope": ("battle rope wave", "a person swinging heavy battle ropes",
+                   "one wave: the arms lift the rope ends and slam them back down"),
+    "other": ("the movement", "a person repeating one movement over and over",
+              "one full cycle of the movement, from its starting position back to the same position"),
+}
+# spellings found in RepCount-A's annotations (``squant`` is a typo there)
+_ALIASES = {"squant": "squat", "jumpjack": "jumpingjack", "benchpressing": "benchpress"}
+
+_GENERIC_DEFINITION = "one full cycle of the movement, from its starting position back to the same position"
+
+
+def _key(action: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", str(action).lower())
+
+
+def _lookup(action: str, table) -> str | None:
+    """The table key for an action name: exact, aliased, or without a plural s/es."""
+    key = _key(action)
+    for candidate in (key, key[:-1] if key.endswith("s") else None, key[:-2] if key.endswith("es") else None):
+        if candidate:
+            candidate = _ALIASES.get(candidate, candidate)
+            if candidate in table:
+                return candidate
+    return None
+
+
+@functools.lru_cache(maxsize=1)
+def _synthetic() -> dict[str, Description]:
+    from actrep.synth.families import REP_DEFINITIONS, SCENE_DESCRIPTIONS
+
+    return {_key(a): Description(SCENE_DESCRIPTIONS[a], REP_DEFINITIONS[a], action_text(a)) for a in REP_DEFINITIONS}
+
+
+def describe(action: str, synthetic: bool = False) -> Description:
+    """Scene, repetition definition and name of an action; `synthetic` selects the `actrep synth` set."""
+    if synthetic:
+        key = _lookup(action, _synthetic())
+        if key:
+            return _synthetic()[key]
+    key = _lookup(action, _REAL)
+    if key:
+        name, scene, definition = _REAL[key]
+        return Description(scene, definition, name)
+    name = action_text(action)
+    return Description(f"repeated {name}", _GENERIC_DEFINITION, name)
+
+
+@functools.lru_cache(maxsize=None)
+def _rendered_by_synth(root: Path) -> bool:
+    try:
+        return json.loads((root / "meta" / "config.json").read_text(encoding="utf-8")).get("generator") == "actrep synth"
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def is_synthetic_video(path: str | Path | None) -> bool:
+    """True for a video inside a dataset written by `actrep synth` (DATA/video/<split>/<name>, DATA/meta/config.json)."""
+    if path is None:
+        return False
+    parents = Path(path).resolve().parents
+    return len(parents) >= 3 and _rendered_by_synth(parents[2])
