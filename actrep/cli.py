@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "cot": ("actrep.data.cot", "write chain-of-thought training data (every repetition's interval) from annotations"),
     "rcs": ("actrep.data.rcs", "Random Count Sampling: sub-clips of whole repetitions that rebalance the counts"),
     "sft": ("actrep.train.sft", "stage 1: supervised fine-tuning on chain-of-thought data (Trainer, DeepSpeed, LoRA)"),
+    "grpo": ("actrep.train.grpo", "stage 2: GRPO with count rewards, the video in every pass, vision features reused"),
     "eval": ("actrep.evaluate.local", "evaluate local checkpoints (batched, resumable, multi-GPU)"),
     "eval-api": ("actrep.evaluate.api", "evaluate API models (OpenAI, Gemini, OpenAI-compatible servers)"),
     "report": ("actrep.report", "HTML report with plots and per-video timelines from evaluation runs"),

@@ -40,6 +40,7 @@ class TinyModelArguments:
     experts_per_token: int = option(2, help="MoE families only: experts routed per token.")
     tie_embeddings: bool = option(True, help="Tie input and output embeddings (the 151,936-row table dominates tiny models).")
     seed: int = option(0, help="Seed of the random initialisation.")
+    init_std: float = option(0.02, help="Standard deviation of the random initialisation (transformers' initializer_range).")
 
 
 def _package_dir(name: str) -> Path:
@@ -126,6 +127,8 @@ def build_config(args: TinyModelArguments):
         tie_word_embeddings=args.tie_embeddings,
     )
     config.architectures = [family.model_class]
+    for sub in (config, config.text_config, config.vision_config):
+        sub.initializer_range = args.init_std
     return config
 
 

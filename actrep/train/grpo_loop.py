@@ -1,0 +1,292 @@
+"""The GRPO training loop (see actrep/train/grpo.py for the command and the design).
+
+One step, per process:
+  1. decode `videos_per_step` clips (prefetched in threads), encode prompts + frames once;
+  2. vision features once per video; G completions per video from those features;
+  3. rewards from the registry -> group advantages;
+  4. old log-probs (num_iterations > 1) and reference log-probs (beta > 0), features reused;
+  5. num_iterations optimiser steps over micro-batches, features reused (or, when the vision side
+     is trainable, recomputed with gradients inside the policy forward).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from actrep.answer import parse_count
+from actrep.errors import ActRepError
+from actrep.train.grpo import (MetricsLog, StepPlan, arguments_record, no_sync, resolve_rewards, rotate_checkpoints,
+                               save_json, settings_of, timer)
+from actrep.train.grpo_loss import LossConfig, completion_mask, group_advantages, policy_loss
+from actrep.train.rollout import completion_logps, generate, generation_config, vision_features
+
+
+def _score(reward_funcs, completions: list[str], counts: list[int], variant: str):
+    """[N, F] rewards (NaN = unscorable) and their weighted total [N] (NaN if every reward is NaN)."""
+    columns = {"count": counts, "prompt_variant": variant}
+    table = torch.tensor(
+        [[math.nan if r is None else float(r) for r in fn(completions, **columns)] for _, fn, _ in reward_funcs],
+        dtype=torch.float32).T
+    weights = torch.tensor([w for _, _, w in reward_funcs])
+    total = (table * weights).nansum(dim=1)
+    total[torch.isnan(table).all(dim=1)] = math.nan
+    return table, total
+
+
+def _logps_in_chunks(model, batch, index, completion_ids, mask, features, temperature, chunk):
+    out = []
+    with torch.no_grad():
+        for start in range(0, len(index), chunk):
+            part = slice(start, start + chunk)
+            out.append(completion_logps(model, batch, index[part], completion_ids[part], mask[part], features, temperature)[0])
+    return torch.cat(out)
+
+
+def train(args, data_args, tuning, model_args, video, prompt, reward_funcs=None,
+          on_step_end: Callable[[int, dict], None] | None = None) -> dict:
+    """Run GRPO; returns the last logged metrics. `reward_funcs` = [(name, fn, weight)] overrides --rewards;
+    `on_step_end(step, metrics)` is called after every step (an extension point for custom logging)."""
+    from accelerate import Accelerator
+    from accelerate.utils import set_seed
+    from transformers import get_scheduler
+    from trl.models.utils import prepare_deepspeed, unwrap_model_for_generation
+
+    from actrep.models.registry import load_model
+    from actrep.train.common import apply_freezing, apply_lora, last_checkpoint, save_checkpoint_extras, trainable_summary
+    from actrep.train.data import VideoSampleDataset, load_training_samples
+    from actrep.video import encode
+    from actrep.prompts import render_prompt
+
+    accelerator = Accelerator(mixed_precision="bf16" if args.bf16 else "no", cpu=not torch.cuda.is_available())
+    set_seed(args.seed)
+    output_dir = Path(args.output_dir)
+    rank, world, device = accelerator.process_index, accelerator.num_processes, accelerator.device
+    reward_funcs = reward_funcs or resolve_rewards(args.rewards)
+
+    model, processor, family = load_model(model_args)
+    apply_freezing(model, tuning)
+    vision_trainable = tuning.train_vision or tuning.train_merger
+    if tuning.use_lora:
+        model = apply_lora(model, tuning)
+    if args.gradient_checkpointing:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    ref_model = None
+    if args.beta != 0.0 and not tuning.use_lora:
+        ref_model, _, _ = load_model(model_args)  # the frozen starting point
+        ref_model.requires_grad_(False).eval()
+        ref_model = prepare_deepspeed(ref_model, accelerator) if accelerator.state.deepspeed_plugin else ref_model.to(device)
+
+    samples = load_training_samples(data_args)
+    per_step = args.videos_per_step * world
+    if len(samples) < per_step:
+        raise ActRepError(f"{len(samples)} training samples but {per_step} are needed per step ({args.videos_per_step} x {world} processes)")
+    plan = StepPlan(len(samples), per_step, args.seed)
+    total_steps = args.max_steps or max(1, int(args.num_train_epochs * plan.steps_per_epoch))
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=args.learning_rate, weight_decay=args.weight_decay)
+    optimizer_steps = total_steps * args.num_iterations
+    scheduler = get_scheduler(args.lr_scheduler_type, optimizer, num_warmup_steps=math.ceil(args.warmup_ratio * optimizer_steps),
+                              num_training_steps=optimizer_steps)
+    if accelerator.state.deepspeed_plugin:  # the loop manages accumulation and clipping itself
+        config = accelerator.state.deepspeed_plugin.deepspeed_config
+        config.update(train_micro_batch_size_per_gpu=args.micro_batch_size, gradient_accumulation_steps=1,
+                      train_batch_size=args.micro_batch_size * world, gradient_clipping=args.max_grad_norm)
+    model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
+    unwrapped = accelerator.unwrap_model(model)
+    pipeline_settings = settings_of(args, family.name, video, prompt)
+
+    start_step = 0
+    if args.resume:
+        checkpoint = last_checkpoint(output_dir)
+        if checkpoint is None:
+            raise ActRepError(f"--resume: no checkpoint-* folder in {output_dir}")
+        accelerator.load_state(str(checkpoint / "state"))
+        start_step = json.loads((checkpoint / "grpo_state.json").read_text())["step"]
+        if accelerator.is_main_process:
+            print(f"resuming from {checkpoint} (step {start_step})")
+    if accelerator.is_main_process:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        save_json(output_dir / "arguments.json", arguments_record(args, data_args, tuning, model_args, video, prompt))
+        print(f"actrep grpo: {len(samples)} samples, {total_steps} steps x {per_step} videos x {args.num_generations} "
+              f"completions; {world} process(es); {trainable_summary(unwrapped)}")
+    log = MetricsLog(output_dir, args.report_to, accelerator.is_main_process)
+    loss_config = LossConfig(args.loss_type, args.epsilon, args.epsilon_high if args.epsilon_high is not None else args.epsilon,
+                             args.beta, args.max_completion_length, args.kl_bias_correction)
+    gen_config = generation_config(processor, max_new_tokens=args.max_completion_length, temperature=args.temperature,
+                                   top_p=args.top_p, top_k=args.top_k)
+    eos_id = processor.tokenizer.convert_tokens_to_ids("<|im_end|>")
+    dataset = VideoSampleDataset(samples, family, video)
+    G = args.num_generations
+
+    def fetch(step):
+        _, indices = plan.indices(step, rank, args.videos_per_step)
+        return [dataset[i] for i in indices]
+
+    metrics: dict = {}
+    with ThreadPoolExecutor(max_workers=max(1, args.dataloader_num_workers)) as pool:
+        pending = pool.submit(fetch, start_step) if start_step < total_steps else None
+        for step in range(start_step, total_steps):
+            items = pending.result()
+            pending = pool.submit(fetch, step + 1) if step + 1 < total_steps else None
+            batch_samples = [it["sample"] for it in items]
+            t0 = timer()
+            prompts = [render_prompt(processor, s.action, prompt.prompt_variant) for s in batch_samples]
+            batch = encode(processor, prompts, [it["video"] for it in items], video, padding_side="left").to(device)
+
+            # 1-2. vision once per video; G completions per video from the cached features
+            model.eval()
+            with unwrap_model_for_generation(model, accelerator) as generator, accelerator.autocast():
+                features = vision_features(generator, batch)
+                completion_ids = generate(generator, batch, features, G, gen_config)
+            mask = completion_mask(completion_ids, eos_id)
+            t1 = timer()
+
+            # 3. rewards and advantages (every group lives on one process)
+            texts = processor.tokenizer.batch_decode(completion_ids * mask + processor.tokenizer.pad_token_id * (1 - mask), skip_special_tokens=True)
+            counts = [s.count for s in batch_samples for _ in range(G)]
+            per_reward, rewards = _score(reward_funcs, texts, counts, prompt.prompt_variant)
+            if args.scale_rewards == "batch":
+                all_rewards = accelerator.gather(rewards.to(device)).cpu()
+                advantages_all, std_all = group_advantages(all_rewards, G, "batch")
+                mine = slice(rank * len(rewards), (rank + 1) * len(rewards))
+                advantages, std = advantages_all[mine], std_all[mine]
+            else:
+                advantages, std = group_advantages(rewards, G, args.scale_rewards)
+            zero_std_groups = torch.isclose(std.view(-1, G)[:, 0], torch.zeros(1)).float()
+            advantages = advantages.to(device)
+            t2 = timer()
+
+            # 4. old / reference log-probs with the same features
+            index = torch.arange(len(batch_samples), device=device).repeat_interleave(G)
+            keep = torch.arange(len(index), device=device)
+            if args.drop_zero_std_groups:
+                keep = keep[~zero_std_groups.bool().repeat_interleave(G).to(device)]
+            old_logps = ref_logps = None
+            if args.num_iterations > 1:
+                old_logps = _logps_in_chunks(model, batch, index, completion_ids, mask, features, args.temperature, args.micro_batch_size)
+            if args.beta != 0.0:
+                if ref_model is not None:
+                    ref_features = vision_features(accelerator.unwrap_model(ref_model), batch) if vision_trainable else features
+                    ref_logps = _logps_in_chunks(ref_model, batch, index, completion_ids, mask, ref_features, args.temperature, args.micro_batch_size)
+                else:  # LoRA: the reference is the base model, adapters off
+                    with unwrapped.disable_adapter():
+                        ref_logps = _logps_in_chunks(model, batch, index, completion_ids, mask, features, args.temperature, args.micro_batch_size)
+
+            # 5. optimisation
+            model.train()
+            tokens_in_batch = accelerator.gather(mask[keep].sum().to(device)).sum().item()
+            chunks = [keep[i : i + args.micro_batch_size] for i in range(0, len(keep), args.micro_batch_size)]
+            stats_sum: dict[str, float] = {}
+            entropy_sum = entropy_tokens = 0.0
+            for _ in range(args.num_iterations if chunks else 0):
+                for j, rows in enumerate(chunks):
+                    with no_sync(accelerator, model, j == len(chunks) - 1), accelerator.autocast():
+                        step_features = vision_features(unwrapped, batch, grad=True) if vision_trainable else features
+                        logps, entropy = completion_logps(model, batch, index[rows], completion_ids[rows], mask[rows],
+                                                          step_features, args.temperature, with_entropy=True)
+                        loss, stats = policy_loss(
+                            logps, None if old_logps is None else old_logps[rows], None if ref_logps is None else ref_logps[rows],
+                            advantages[rows], mask[rows], loss_config, accumulation_steps=len(chunks),
+                            tokens_in_generation_batch=tokens_in_batch, num_processes=world)
+                        accelerator.backward(loss)
+                    for key, value in stats.items():
+                        stats_sum[key] = stats_sum.get(key, 0.0) + float(value) / len(chunks) / args.num_iterations
+                    entropy_sum += float((entropy * mask[rows]).sum())
+                    entropy_tokens += float(mask[rows].sum())
+                if accelerator.sync_gradients and args.max_grad_norm > 0:
+                    accelerator.clip_grad_norm_(model.parameters(), args.max_grad_norm)
+                optimizer.step()
+                scheduler.step()
+                optimizer.zero_grad()
+            t3 = timer()
+
+            # logging: rollout quality, rewards, lengths, KL/clipping, entropy, advantages, time split
+            parsed = [parse_count(t) for t in texts]
+            lengths = mask.sum(dim=1).float()
+            metrics = {
+                "reward/mean": float(torch.nanmean(rewards)), "reward/std": float(torch.nan_to_num(rewards.std(), nan=0.0)),
+                **{f"reward/{name}/mean": float(torch.nanmean(per_reward[:, i])) for i, (name, _, _) in enumerate(reward_funcs)},
+                **{f"reward/{name}/std": float(torch.nan_to_num(per_reward[:, i].std(), nan=0.0)) for i, (name, _, _) in enumerate(reward_funcs)},
+                "rollout/obo": sum(p is not None and abs(p - g) <= 1 for p, g in zip(parsed, counts)) / len(counts),
+                "rollout/exact": sum(p == g for p, g in zip(parsed, counts)) / len(counts),
+                "rollout/parse_rate": sum(p is not None for p in parsed) / len(counts),
+                "completion/length_mean": float(lengths.mean()), "completion/length_max": float(lengths.max()),
+                "completion/truncated_share": float((~(completion_ids == eos_id).any(dim=1)).float().mean()),
+                "entropy": entropy_sum / max(1.0, entropy_tokens),
+                "advantage/mean": float(advantages.mean()), "advantage/std": float(advantages.std()),
+                "advantage/min": float(advantages.min()), "advantage/max": float(advantages.max()),
+                "groups/zero_std_share": float(zero_std_groups.mean()), "groups/trained_sequences": len(keep),
+                "learning_rate": scheduler.get_last_lr()[0],
+                "time/generation": t1 - t0, "time/scoring": t2 - t1, "time/training": t3 - t2,
+                "clip_ratio/low": 0.0, "clip_ratio/high": 0.0, "clip_ratio/region": 0.0, **stats_sum,
+            }
+            metrics = {k: float(v) for k, v in metrics.items()}
+            if world > 1:  # average every scalar over processes
+                stacked = accelerator.reduce(torch.tensor(list(metrics.values()), device=device), reduction="mean")
+                metrics = dict(zip(metrics, stacked.tolist()))
+            done = step + 1
+            if done % args.logging_steps == 0 or done == total_steps:
+                log.log(done, metrics)
+            if args.log_completions_steps and done % args.log_completions_steps == 0 and accelerator.is_main_process:
+                with open(output_dir / "completions.jsonl", "a") as handle:
+                    for i, text in enumerate(texts):
+                        sample = batch_samples[i // G]
+                        handle.write(json.dumps({"step": done, "video_id": sample.video_id, "count": sample.count,
+                                                 "reward": None if math.isnan(rewards[i]) else float(rewards[i]), "completion": text}) + "\n")
+            if done % args.save_steps == 0 and done < total_steps:
+                save_checkpoint(accelerator, model, processor, pipeline_settings, output_dir / f"checkpoint-{done}", done, tuning)
+                if accelerator.is_main_process:
+                    rotate_checkpoints(output_dir, args.save_total_limit)
+            if on_step_end is not None:
+                on_step_end(done, metrics)
+
+    save_final(accelerator, model, processor, pipeline_settings, output_dir, tuning)
+    log.close()
+    accelerator.wait_for_everyone()
+    accelerator.end_training()
+    return metrics
+
+
+def _hf_save(accelerator, model, directory: Path, merge_lora: bool) -> None:
+    unwrapped = accelerator.unwrap_model(model)
+    state_dict = accelerator.get_state_dict(model)  # gathers ZeRO-3 shards
+    if accelerator.is_main_process:
+        if merge_lora:
+            unwrapped.merge_and_unload().save_pretrained(directory)
+        else:
+            unwrapped.save_pretrained(directory, state_dict=state_dict)
+
+
+def save_checkpoint(accelerator, model, processor, pipeline_settings, directory: Path, step: int, tuning) -> None:
+    """A resumable checkpoint: accelerate state (model, optimizer, scheduler, RNG) + an HF model for eval."""
+    from actrep.train.common import save_checkpoint_extras
+
+    accelerator.save_state(str(directory / "state"))
+    _hf_save(accelerator, model, directory, merge_lora=False)
+    if accelerator.is_main_process:
+        save_checkpoint_extras(directory, processor, pipeline_settings)
+        save_json(directory / "grpo_state.json", {"step": step})
+    accelerator.wait_for_everyone()
+
+
+def save_final(accelerator, model, processor, pipeline_settings, output_dir: Path, tuning) -> None:
+    """The final model in output_dir, loadable by `actrep eval` and plain transformers (LoRA merged)."""
+    from actrep.train.common import save_checkpoint_extras
+
+    accelerator.wait_for_everyone()
+    if tuning.use_lora:
+        import copy
+
+        merged_source = copy.deepcopy(accelerator.unwrap_model(model)) if accelerator.is_main_process else None
+        if merged_source is not None:
+            merged_source.merge_and_unload().save_pretrained(output_dir)
+    else:
+        _hf_save(accelerator, model, output_dir, merge_lora=False)
+    if accelerator.is_main_process:
+        save_checkpoint_extras(output_dir, processor, pipeline_settings)
+        print(f"saved the final model to {output_dir}")

@@ -1,0 +1,96 @@
+"""Rollouts and log-probabilities for video GRPO, with the video in every pass.
+
+The vision encoder runs once per distinct video per step: its output (a per-video list of merged
+features, plus Qwen3-VL's deepstack features) is passed to generation and to every log-prob
+forward through transformers' own `mm_encoder_outputs` argument, which every supported family
+accepts in place of `pixel_values_videos`. Each sequence gets a reference to its video's features
+(no copy of pixels, no second vision pass). Rope positions, deepstack injection and everything
+else stay the model's own code, so a pass with cached features computes exactly what a pass with
+pixels computes (tested).
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+from transformers import GenerationConfig
+
+TEXT_KEYS = ("input_ids", "attention_mask", "mm_token_type_ids")
+VIDEO_KEYS = ("video_grid_thw", "second_per_grid_ts")
+
+
+def vision_features(model, batch, grad: bool = False):
+    """Encoder output of the batch's distinct videos (one entry per video, in batch order)."""
+    base = getattr(model, "model", model)
+    with torch.set_grad_enabled(grad):
+        return base.get_video_features(batch["pixel_values_videos"], batch["video_grid_thw"], return_dict=True)
+
+
+def select_features(features, index) -> dict:
+    """`mm_encoder_outputs` for sequences whose i-th row uses video `index[i]` (references only).
+
+    A fresh output object every time: generation expands the object it is given in place.
+    """
+    index = [int(i) for i in index]
+    selected = type(features)(**dict(features.items()))
+    selected.pooler_output = [features.pooler_output[i] for i in index]
+    if getattr(features, "deepstack_features", None) is not None:
+        selected.deepstack_features = [[layer[i] for i in index] for layer in features.deepstack_features]
+    return {"video": selected}
+
+
+def prompt_rows(batch, index: torch.Tensor) -> dict:
+    """Prompt-side tensors for the sequences `index` (rows of the per-video batch)."""
+    rows = {key: batch[key][index] for key in TEXT_KEYS + VIDEO_KEYS if key in batch}
+    return rows
+
+
+def generation_config(processor, *, max_new_tokens: int, temperature: float, top_p: float, top_k: int,
+                      do_sample: bool = True) -> GenerationConfig:
+    """Every sampling knob set explicitly: nothing comes from the checkpoint's generation defaults."""
+    tokenizer = processor.tokenizer
+    return GenerationConfig(
+        max_new_tokens=max_new_tokens, do_sample=do_sample, temperature=temperature if do_sample else None,
+        top_p=top_p if do_sample else None, top_k=top_k if do_sample else None, repetition_penalty=1.0,
+        eos_token_id=tokenizer.convert_tokens_to_ids("<|im_end|>"), pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=None, use_cache=True,
+    )
+
+
+def generate(model, batch, features, num_generations: int, config: GenerationConfig) -> torch.Tensor:
+    """G completions per video: [videos x G, new tokens], rows grouped by video (repeat_interleave order)."""
+    inputs = {key: batch[key] for key in TEXT_KEYS + VIDEO_KEYS if key in batch}
+    index = list(range(batch["input_ids"].shape[0]))
+    config = copy.deepcopy(config)
+    config.num_return_sequences = num_generations
+    with torch.no_grad():
+        output = model.generate(**inputs, mm_encoder_outputs=select_features(features, index), generation_config=config)
+    return output[:, batch["input_ids"].shape[1]:]
+
+
+def completion_logps(model, batch, index: torch.Tensor, completion_ids: torch.Tensor, completion_mask: torch.Tensor,
+                     features, temperature: float, with_entropy: bool = False):
+    """Per-token log-probabilities (and entropies) of completions under `model`, video included.
+
+    Only the completion positions' logits are materialised (`logits_to_keep`), at the sampling
+    temperature (as TRL scores them).
+    """
+    from trl.trainer.utils import entropy_from_logits, selective_log_softmax
+
+    rows = prompt_rows(batch, index)
+    length = completion_ids.size(1)
+    rows["input_ids"] = torch.cat([rows["input_ids"], completion_ids], dim=1)
+    rows["attention_mask"] = torch.cat([rows["attention_mask"], completion_mask.to(rows["attention_mask"].dtype)], dim=1)
+    if "mm_token_type_ids" in rows:
+        rows["mm_token_type_ids"] = torch.cat([rows["mm_token_type_ids"], torch.zeros_like(completion_ids)], dim=1)
+    if features is not None:  # None only for text-only models (the TRL parity test)
+        rows["mm_encoder_outputs"] = select_features(features, index)
+    output = model(**rows, logits_to_keep=length + 1, use_cache=False)
+    logits = output.logits[:, :-1, :] / temperature
+    logps = selective_log_softmax(logits, completion_ids)
+    entropy = None
+    if with_entropy:
+        with torch.no_grad():
+            entropy = entropy_from_logits(logits.detach())
+    return logps, entropy
