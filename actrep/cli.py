@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "grpo": ("actrep.train.grpo", "stage 2: GRPO with count rewards, the video in every pass, vision features reused"),
     "eval": ("actrep.evaluate.local", "evaluate local checkpoints (batched, resumable, multi-GPU)"),
     "eval-api": ("actrep.evaluate.api", "evaluate API models (OpenAI, Gemini, OpenAI-compatible servers)"),
+    "count": ("actrep.count", "count repetitions in your own videos (a checkpoint, an API model, or no model at all)"),
     "report": ("actrep.report", "HTML report with plots and per-video timelines from evaluation runs"),
 }
 
