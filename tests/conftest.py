@@ -55,3 +55,14 @@ def cot_data(tmp_path_factory):
                      "video": str(path), "cot": cot_text(i + 1)})
     (root / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     return root / "train.jsonl"
+
+
+@pytest.fixture(scope="session")
+def synth_data(tmp_path_factory):
+    """A tiny `actrep synth` dataset: 8 annotated videos (64x64, 4 fps) in RepCount-A layout, no CoT."""
+    from actrep.synth import SynthConfig, write_dataset
+
+    out = tmp_path_factory.mktemp("synth") / "data"
+    write_dataset(SynthConfig(out=str(out), n=8, seed=1, fps=4.0, size="64", min_count=2, max_count=6,
+                              preset="easy", splits="train=1", workers=1, quiet=True))
+    return out

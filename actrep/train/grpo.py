@@ -90,9 +90,13 @@ def resolve_rewards(specs) -> list[tuple[str, Callable, float]]:
 
 @dataclass
 class StepPlan:
-    """Which training samples each process gets at a step (deterministic, so resume lands exactly)."""
+    """Which training samples each process gets at a step (deterministic, so resume lands exactly).
 
-    num_samples: int
+    An epoch is `steps_per_epoch` steps (from the first epoch's sample count); each epoch shuffles its
+    own samples (RCS draws differ per epoch) with a generator seeded by (seed + epoch).
+    """
+
+    num_samples: int  # samples in the first epoch
     per_step: int  # videos per step over all processes
     seed: int
 
@@ -100,11 +104,14 @@ class StepPlan:
     def steps_per_epoch(self) -> int:
         return max(1, self.num_samples // self.per_step)
 
-    def indices(self, step: int, rank: int, per_process: int) -> tuple[int, list[int]]:
+    def epoch_of(self, step: int) -> int:
+        return step // self.steps_per_epoch
+
+    def indices(self, step: int, rank: int, per_process: int, epoch_samples: int) -> list[int]:
         epoch, position = divmod(step, self.steps_per_epoch)
-        order = torch.randperm(self.num_samples, generator=torch.Generator().manual_seed(self.seed + epoch)).tolist()
+        order = torch.randperm(epoch_samples, generator=torch.Generator().manual_seed(self.seed + epoch)).tolist()
         start = position * self.per_step + rank * per_process
-        return epoch, order[start : start + per_process]
+        return [order[i % epoch_samples] for i in range(start, start + per_process)]
 
 
 def main(argv: list[str]) -> int:

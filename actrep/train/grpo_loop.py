@@ -59,7 +59,7 @@ def train(args, data_args, tuning, model_args, video, prompt, reward_funcs=None,
 
     from actrep.models.registry import load_model
     from actrep.train.common import apply_freezing, apply_lora, last_checkpoint, save_checkpoint_extras, trainable_summary
-    from actrep.train.data import VideoSampleDataset, load_training_samples
+    from actrep.train.data import TrainingSamples, VideoSampleDataset
     from actrep.video import encode
     from actrep.prompts import render_prompt
 
@@ -82,7 +82,8 @@ def train(args, data_args, tuning, model_args, video, prompt, reward_funcs=None,
         ref_model.requires_grad_(False).eval()
         ref_model = prepare_deepspeed(ref_model, accelerator) if accelerator.state.deepspeed_plugin else ref_model.to(device)
 
-    samples = load_training_samples(data_args)
+    training_samples = TrainingSamples(data_args, args.seed)  # RCS clips redrawn every epoch when --rcs
+    samples = training_samples.epoch(0)
     per_step = args.videos_per_step * world
     if len(samples) < per_step:
         raise ActRepError(f"{len(samples)} training samples but {per_step} are needed per step ({args.videos_per_step} x {world} processes)")
@@ -120,12 +121,12 @@ def train(args, data_args, tuning, model_args, video, prompt, reward_funcs=None,
     gen_config = generation_config(processor, max_new_tokens=args.max_completion_length, temperature=args.temperature,
                                    top_p=args.top_p, top_k=args.top_k)
     eos_id = processor.tokenizer.convert_tokens_to_ids("<|im_end|>")
-    dataset = VideoSampleDataset(samples, family, video)
     G = args.num_generations
 
     def fetch(step):
-        _, indices = plan.indices(step, rank, args.videos_per_step)
-        return [dataset[i] for i in indices]
+        epoch_samples = training_samples.epoch(plan.epoch_of(step))
+        dataset = VideoSampleDataset(epoch_samples, family, video)
+        return [dataset[i] for i in plan.indices(step, rank, args.videos_per_step, len(epoch_samples))]
 
     metrics: dict = {}
     with ThreadPoolExecutor(max_workers=max(1, args.dataloader_num_workers)) as pool:

@@ -93,7 +93,7 @@ class SFTCollator:
 
     def completion(self, sample) -> str:
         if not sample.cot:
-            raise ActRepError(f"{sample.where}: no chain of thought; build training data with `actrep cot` (or `actrep rcs`)")
+            raise ActRepError(f"{sample.where}: no chain of thought (build it with `actrep cot`, or give intervals)")
         return sample.cot
 
     def __call__(self, items: list[dict]) -> dict:
@@ -166,14 +166,15 @@ def build_trainer(script, data_args, tuning, model_args, video, prompt, training
     from actrep.models.registry import load_model
     from actrep.settings import PipelineSettings
     from actrep.train.common import apply_freezing, apply_lora, trainable_summary
-    from actrep.train.data import VideoSampleDataset, load_training_samples
+    from actrep.train.data import TrainingSamples, VideoSampleDataset
 
     model, processor, family = load_model(model_args)
     model.config.use_cache = False
     apply_freezing(model, tuning)
     if tuning.use_lora:
         model = apply_lora(model, tuning)
-    samples = samples if samples is not None else load_training_samples(data_args)
+    if samples is None:  # RCS clips are drawn once for SFT (epoch 0, the same draw `actrep rcs` writes)
+        samples = TrainingSamples(data_args, training_args.seed, need_cot=True, variant=prompt.prompt_variant).epoch(0)
     dataset = VideoSampleDataset(samples, family, video)
     settings = PipelineSettings(family.name, prompt.prompt_variant, video)
     trainer = _trainer_class()(
