@@ -49,3 +49,16 @@ def load_settings(directory: str | Path) -> PipelineSettings | None:
         return PipelineSettings(raw["family"], raw["prompt_variant"], VideoSettings(**raw["video"]))
     except (json.JSONDecodeError, KeyError, TypeError) as err:
         raise ActRepError(f"{path}: unreadable settings file ({type(err).__name__}: {err})") from None
+
+
+def resolve_settings(model_path: str, video: VideoSettings, prompt_variant: str, ignore_saved: bool = False):
+    """(video settings, prompt variant, source) for a checkpoint: the ones saved with it win over flags.
+
+    Training continues (SFT -> GRPO) and evaluation runs with exactly the frames, pixels and prompt
+    the checkpoint was trained with; flags apply to checkpoints that saved none (hub models) or
+    when `ignore_saved` is set.
+    """
+    saved = None if ignore_saved else load_settings(model_path)
+    if saved is not None:
+        return saved.video, saved.prompt_variant, "checkpoint"
+    return video, prompt_variant, "flags"

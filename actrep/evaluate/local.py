@@ -63,7 +63,7 @@ class LocalModelCounter:
 
     def __init__(self, path: str, args: EvalArguments, video: VideoSettings, prompt: PromptSettings, device):
         from actrep.models.registry import ModelArguments, load_model
-        from actrep.settings import load_settings
+        from actrep.settings import resolve_settings
 
         self.path = path
         self.args = args
@@ -71,10 +71,8 @@ class LocalModelCounter:
             ModelArguments(path, args.family, args.dtype, args.attn_implementation, args.trust_remote_code))
         self.model.to(device).eval()
         self.device = device
-        saved = None if args.ignore_saved_settings else load_settings(path)
-        self.video_settings = saved.video if saved else video
-        self.prompt_variant = saved.prompt_variant if saved else prompt.prompt_variant
-        self.settings_source = "checkpoint" if saved else "flags"
+        self.video_settings, self.prompt_variant, self.settings_source = resolve_settings(
+            path, video, prompt.prompt_variant, args.ignore_saved_settings)
 
     def info(self) -> dict:
         return {"model": self.path, "family": self.family.name, "settings_source": self.settings_source,

@@ -119,6 +119,7 @@ class ModelArguments:
     dtype: str = option("auto", help="Weights dtype: auto (bf16 on a CUDA GPU that supports it, else float32), bfloat16, float16, float32.")
     attn_implementation: str = option("sdpa", help="Attention implementation: sdpa, eager, flash_attention_2.")
     trust_remote_code: bool = option(False, help="Allow custom code from the checkpoint (off: only transformers' own classes run).")
+    ignore_saved_settings: bool = option(False, help="Use the video/prompt flags even if the checkpoint saved its own actrep settings (normally those win).")
 
 
 def resolve_family(model_name_or_path: str, family: str | None = None, trust_remote_code: bool = False) -> Family:

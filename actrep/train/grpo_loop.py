@@ -69,7 +69,14 @@ def train(args, data_args, tuning, model_args, video, prompt, reward_funcs=None,
     rank, world, device = accelerator.process_index, accelerator.num_processes, accelerator.device
     reward_funcs = reward_funcs or resolve_rewards(args.rewards)
 
+    from actrep.prompts import PromptSettings
+    from actrep.settings import resolve_settings
+
     model, processor, family = load_model(model_args)
+    video, variant, source = resolve_settings(model_args.model_name_or_path, video, prompt.prompt_variant, model_args.ignore_saved_settings)
+    prompt = PromptSettings(variant)
+    if source == "checkpoint" and accelerator.is_main_process:
+        print(f"using the video settings and prompt variant saved with {model_args.model_name_or_path} (--ignore_saved_settings to use flags)")
     apply_freezing(model, tuning)
     vision_trainable = tuning.train_vision or tuning.train_merger
     if tuning.use_lora:

@@ -168,8 +168,15 @@ def build_trainer(script, data_args, tuning, model_args, video, prompt, training
     from actrep.train.common import apply_freezing, apply_lora, trainable_summary
     from actrep.train.data import TrainingSamples, VideoSampleDataset
 
+    from actrep.prompts import PromptSettings
+    from actrep.settings import resolve_settings
+
     model, processor, family = load_model(model_args)
     model.config.use_cache = False
+    video, variant, source = resolve_settings(model_args.model_name_or_path, video, prompt.prompt_variant, model_args.ignore_saved_settings)
+    if source == "checkpoint" and training_args.process_index == 0:
+        print(f"using the video settings and prompt variant saved with {model_args.model_name_or_path} (--ignore_saved_settings to use flags)")
+    prompt = PromptSettings(variant)
     apply_freezing(model, tuning)
     if tuning.use_lora:
         model = apply_lora(model, tuning)
