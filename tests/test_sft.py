@@ -56,13 +56,28 @@ def test_video_reaches_every_training_forward(family, tiny_checkpoints, cot_data
 def test_labels_cover_exactly_the_assistant_answer(tiny_checkpoints, cot_data, small_video_settings):
     processor = load_processor(str(tiny_checkpoints["qwen3_vl"]))
     dataset = VideoSampleDataset(load_samples(cot_data, splits=["train"]), get_family("qwen3_vl"), small_video_settings)
-    batch = SFTCollator(processor, small_video_settings, "think")([dataset[0], dataset[2]])
+    batch = SFTCollator(processor, small_video_settings, "think", full_labels=True)([dataset[0], dataset[2]])
     for row, count in zip(range(2), (1, 3)):
         kept = batch["labels"][row][batch["labels"][row] != -100]
         assert processor.tokenizer.decode(kept) == cot_text(count) + "<|im_end|>"
         # everything before the answer (system, video, question, header) and all padding is masked
         assert (batch["labels"][row][batch["attention_mask"][row] == 0] == -100).all()
     assert (batch["labels"][batch["mm_token_type_ids"] == 2] == -100).all()
+
+
+def test_logit_window_gives_the_full_loss(tiny_checkpoints, cot_data, small_video_settings):
+    """Computing logits only over the label window is exact: same loss as over every position."""
+    from transformers import AutoModelForImageTextToText
+
+    path = tiny_checkpoints["qwen2_5_vl"]
+    processor, model = load_processor(str(path)), AutoModelForImageTextToText.from_pretrained(path)
+    dataset = VideoSampleDataset(load_samples(cot_data, splits=["train"]), get_family("qwen2_5_vl"), small_video_settings)
+    items = [dataset[0], dataset[3]]
+    windowed = SFTCollator(processor, small_video_settings, "think")(items)
+    full = SFTCollator(processor, small_video_settings, "think", full_labels=True)(items)
+    assert windowed["logits_to_keep"] < full["input_ids"].shape[1]
+    with torch.no_grad():
+        torch.testing.assert_close(model(**windowed).loss, model(**full).loss, rtol=1e-6, atol=1e-6)
 
 
 def test_loss_drops_over_a_few_dozen_steps(tiny_checkpoints, cot_data, tmp_path):

@@ -63,6 +63,11 @@ def train(args, data_args, tuning, model_args, video, prompt, reward_funcs=None,
     from actrep.video import encode
     from actrep.prompts import render_prompt
 
+    from accelerate.state import AcceleratorState
+
+    # The accelerator state is process-wide: an earlier stage in this process (an SFT Trainer, a test)
+    # may have set another mixed precision. Reset it (the process group, in PartialState, is kept).
+    AcceleratorState._reset_state()
     accelerator = Accelerator(mixed_precision="bf16" if args.bf16 else "no", cpu=not torch.cuda.is_available())
     set_seed(args.seed)
     output_dir = Path(args.output_dir)

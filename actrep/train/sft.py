@@ -83,10 +83,11 @@ def assistant_labels(input_ids: torch.Tensor, header: list[int], end_id: int) ->
 class SFTCollator:
     """Chat text with the CoT as the assistant turn + the clip's frames -> model inputs and labels."""
 
-    def __init__(self, processor, settings: VideoSettings, variant: str):
+    def __init__(self, processor, settings: VideoSettings, variant: str, full_labels: bool = False):
         self.processor = processor
         self.settings = settings
         self.variant = variant
+        self.full_labels = full_labels
         tokenizer = processor.tokenizer
         self.header = tokenizer.encode("<|im_start|>assistant\n", add_special_tokens=False)
         self.end_id = tokenizer.convert_tokens_to_ids("<|im_end|>")
@@ -102,7 +103,16 @@ class SFTCollator:
             for it in items
         ]
         batch = encode(self.processor, texts, [it["video"] for it in items], self.settings, padding_side="right")
-        batch["labels"] = assistant_labels(batch["input_ids"], self.header, self.end_id)
+        labels = assistant_labels(batch["input_ids"], self.header, self.end_id)
+        # Only the positions that predict a label need the 152k-vocab LM head: keep the window from the
+        # position before the earliest label to the end, and crop the labels to the same window (the
+        # model's causal-LM loss shifts both together). The prompt and video tokens, often thousands,
+        # then cost no logits. `full_labels=True` callers (tests) get the uncropped labels.
+        first = int((labels != -100).int().argmax(dim=1).min())
+        keep = labels.shape[1] - first + 1
+        batch["labels"] = labels if self.full_labels else labels[:, -keep:]
+        if not self.full_labels:
+            batch["logits_to_keep"] = keep
         return dict(batch)
 
 

@@ -1,0 +1,70 @@
+"""The demo runs every stage at a reduced size and reuses finished stages; every shipped recipe parses."""
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from actrep.cli import main
+from actrep.config import parse_config
+
+RECIPES = Path(__file__).resolve().parent.parent / "recipes"
+
+
+@pytest.mark.slow
+def test_demo_reduced_size_then_rerun_reuses_stages(tmp_path, capsys):
+    argv = ["demo", "--out", str(tmp_path / "demo"), "--train_videos", "6", "--test_videos", "3", "--sft_steps", "2",
+            "--grpo_steps", "1", "--max_new_tokens", "8"]
+    assert main(argv) == 0
+    out = tmp_path / "demo"
+    assert (out / "report.html").exists()
+    for run in ("base", "sft", "grpo"):
+        metrics = json.loads((out / "eval" / run / "metrics.json").read_text())
+        assert metrics["strict"]["n"] == 3
+    assert json.loads((out / "sft" / "actrep_settings.json").read_text())["video"]["max_pixels"] == 3136
+    capsys.readouterr()
+    assert main(argv) == 0
+    assert capsys.readouterr().out.count("done earlier, reused") == 13
+
+
+def _stage_dataclasses(stage: str):
+    from transformers import TrainingArguments
+
+    from actrep.models.registry import ModelArguments
+    from actrep.prompts import PromptSettings
+    from actrep.train.common import TuningArguments
+    from actrep.train.data import DataArguments
+    from actrep.video import VideoSettings
+
+    if stage == "sft":
+        from actrep.train.sft import SFTArguments
+
+        return [SFTArguments, DataArguments, TuningArguments, ModelArguments, VideoSettings, PromptSettings, TrainingArguments]
+    if stage == "grpo":
+        from actrep.train.grpo import GRPOArguments
+
+        return [GRPOArguments, DataArguments, TuningArguments, ModelArguments, VideoSettings, PromptSettings]
+    from actrep.evaluate.local import EvalArguments
+
+    return [EvalArguments, VideoSettings, PromptSettings]
+
+
+@pytest.mark.parametrize("recipe", sorted(p.relative_to(RECIPES).as_posix() for p in RECIPES.rglob("*.yaml")
+                                          if "accelerate" not in p.parts and p.parent.name != "scratch"))
+def test_recipe_parses(recipe):
+    import torch
+
+    stage = Path(recipe).stem.split("_")[0]
+    cpu = ["--bf16", "false"] if stage == "sft" and not torch.cuda.is_available() else []  # GPU recipes ask for bf16
+    parsed = parse_config(_stage_dataclasses(stage), ["--config", str(RECIPES / recipe), *cpu], prog=recipe)
+    assert parsed
+
+
+@pytest.mark.parametrize("name", ["zero2", "zero3", "zero3_offload"])
+def test_accelerate_configs_point_to_deepspeed_files(name):
+    config = yaml.safe_load((RECIPES / "accelerate" / f"{name}.yaml").read_text())
+    assert config["distributed_type"] == "DEEPSPEED"
+    deepspeed = json.loads((RECIPES.parent / config["deepspeed_config"]["deepspeed_config_file"]).read_text())
+    assert deepspeed["zero_optimization"]["stage"] == (2 if name == "zero2" else 3)
+    assert ("offload_param" in deepspeed["zero_optimization"]) == (name == "zero3_offload")
