@@ -216,3 +216,24 @@ def test_two_process_run(tiny_checkpoints, cot_data, tmp_path):
     result = subprocess.run(command, capture_output=True, text=True, timeout=600, env=dict(os.environ, OMP_NUM_THREADS="1"))
     assert result.returncode == 0, result.stderr[-3000:]
     assert "2 process(es)" in result.stdout and (tmp_path / "model.safetensors").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stage", ["zero2", "zero3"])
+def test_two_process_deepspeed_run(stage, tiny_checkpoints, cot_data, tmp_path):
+    """DeepSpeed ZeRO-2/3 on 2 CPU processes: reference model prepared, ZeRO-3 parameters gathered for generation."""
+    from transformers import AutoModelForImageTextToText
+
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "-m", "actrep", "grpo",
+               "--model_name_or_path", str(tiny_checkpoints["qwen2_5_vl"]), "--train_data", str(cot_data),
+               "--output_dir", str(tmp_path), "--max_steps", "2", "--num_generations", "2", "--videos_per_step", "1",
+               "--max_completion_length", "4", "--report_to", "none", "--beta", "0.04",
+               "--deepspeed", f"recipes/deepspeed/{stage}.json", *VIDEO_FLAGS]
+    env = dict(os.environ, OMP_NUM_THREADS="1", DS_ACCELERATOR="cpu")
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600, env=env,
+                            cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"2 process(es), DEEPSPEED ZeRO-{stage[-1]}" in result.stdout
+    reloaded = AutoModelForImageTextToText.from_pretrained(tmp_path)  # gathered, full-size weights
+    assert sum(p.numel() for p in reloaded.parameters()) == sum(
+        p.numel() for p in AutoModelForImageTextToText.from_pretrained(tiny_checkpoints["qwen2_5_vl"]).parameters())

@@ -64,8 +64,9 @@ def apply_lora(model, args: TuningArguments):
 def trainable_summary(model) -> str:
     total = trainable = 0
     for param in model.parameters():
-        total += param.numel()
-        trainable += param.numel() if param.requires_grad else 0
+        size = getattr(param, "ds_numel", param.numel())  # ZeRO-3 partitions leave placeholders of size 0
+        total += size
+        trainable += size if param.requires_grad else 0
     return f"trainable parameters: {trainable:,} of {total:,} ({100 * trainable / max(1, total):.2f}%)"
 
 

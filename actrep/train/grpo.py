@@ -74,6 +74,7 @@ class GRPOArguments:
     report_to: str = option("tensorboard", help="tensorboard or none (metrics.jsonl is always written).")
     dataloader_num_workers: int = option(2, help="Threads decoding the next step's videos during the current step.")
     resume: bool = option(False, help="Continue from the last checkpoint in output_dir.")
+    deepspeed: str | None = option(None, help="DeepSpeed config JSON (e.g. recipes/deepspeed/zero3.json); also picked up from `accelerate launch --config_file recipes/accelerate/zero3.yaml`.")
 
 
 def grpo_defaults() -> dict:
@@ -140,6 +141,29 @@ def validate_arguments(args: GRPOArguments) -> None:
     if args.temperature <= 0:
         raise ActRepError("--temperature must be positive")
     resolve_rewards(args.rewards)  # unknown names fail now, not after the model has loaded
+
+
+def deepspeed_plugin(args: GRPOArguments, text_hidden_size: int):
+    """A DeepSpeed plugin from --deepspeed with every "auto" value filled for this loop.
+
+    The loop accumulates micro-batches and clips gradients itself, so DeepSpeed sees one micro-batch
+    per step; bucket sizes follow the language model's width (accelerate can't read it from a VLM config).
+    """
+    import json
+
+    from accelerate.utils import DeepSpeedPlugin
+
+    config = json.loads(Path(args.deepspeed).read_text())
+    config.update(train_micro_batch_size_per_gpu=args.micro_batch_size, gradient_accumulation_steps=1,
+                  gradient_clipping=args.max_grad_norm, bf16={"enabled": args.bf16}, fp16={"enabled": False})
+    config.pop("train_batch_size", None)
+    zero = config.get("zero_optimization", {})
+    sizes = {"reduce_bucket_size": text_hidden_size**2, "stage3_prefetch_bucket_size": int(0.9 * text_hidden_size**2),
+             "stage3_param_persistence_threshold": 10 * text_hidden_size}
+    for key, value in sizes.items():
+        if zero.get(key) == "auto":
+            zero[key] = value
+    return DeepSpeedPlugin(hf_ds_config=config)
 
 
 def save_json(path: Path, data) -> None:

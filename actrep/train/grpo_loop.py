@@ -21,8 +21,8 @@ import torch
 
 from actrep.answer import parse_count
 from actrep.errors import ActRepError
-from actrep.train.grpo import (MetricsLog, StepPlan, arguments_record, no_sync, resolve_rewards, rotate_checkpoints,
-                               save_json, settings_of, timer)
+from actrep.train.grpo import (MetricsLog, StepPlan, arguments_record, deepspeed_plugin, no_sync, resolve_rewards,
+                               rotate_checkpoints, save_json, settings_of, timer)
 from actrep.train.grpo_loss import LossConfig, completion_mask, group_advantages, policy_loss
 from actrep.train.rollout import completion_logps, generate, generation_config, vision_features
 
@@ -68,7 +68,21 @@ def train(args, data_args, tuning, model_args, video, prompt, reward_funcs=None,
     # The accelerator state is process-wide: an earlier stage in this process (an SFT Trainer, a test)
     # may have set another mixed precision. Reset it (the process group, in PartialState, is kept).
     AcceleratorState._reset_state()
-    accelerator = Accelerator(mixed_precision="bf16" if args.bf16 else "no", cpu=not torch.cuda.is_available())
+    plugin = None
+    if args.deepspeed:
+        from transformers import AutoConfig
+
+        config = AutoConfig.from_pretrained(model_args.model_name_or_path, trust_remote_code=model_args.trust_remote_code)
+        plugin = deepspeed_plugin(args, config.text_config.hidden_size)
+    cpu_only = not torch.cuda.is_available()
+    if cpu_only and plugin is not None:
+        # DeepSpeed on a CPU-only machine (tests, CI): accelerate drops a DeepSpeed plugin when told cpu=True
+        # and sets up no process group without it, so set up the gloo group first, then DeepSpeed on top.
+        from accelerate import PartialState
+
+        PartialState(cpu=True)
+    accelerator = Accelerator(mixed_precision="bf16" if args.bf16 else "no", cpu=cpu_only and plugin is None,
+                              deepspeed_plugin=plugin)
     set_seed(args.seed)
     output_dir = Path(args.output_dir)
     rank, world, device = accelerator.process_index, accelerator.num_processes, accelerator.device
@@ -105,7 +119,7 @@ def train(args, data_args, tuning, model_args, video, prompt, reward_funcs=None,
     optimizer_steps = total_steps * args.num_iterations
     scheduler = get_scheduler(args.lr_scheduler_type, optimizer, num_warmup_steps=math.ceil(args.warmup_ratio * optimizer_steps),
                               num_training_steps=optimizer_steps)
-    if accelerator.state.deepspeed_plugin:  # the loop manages accumulation and clipping itself
+    if accelerator.state.deepspeed_plugin and plugin is None:  # from `accelerate launch`: the loop manages accumulation and clipping
         config = accelerator.state.deepspeed_plugin.deepspeed_config
         config.update(train_micro_batch_size_per_gpu=args.micro_batch_size, gradient_accumulation_steps=1,
                       train_batch_size=args.micro_batch_size * world, gradient_clipping=args.max_grad_norm)
@@ -125,8 +139,11 @@ def train(args, data_args, tuning, model_args, video, prompt, reward_funcs=None,
     if accelerator.is_main_process:
         output_dir.mkdir(parents=True, exist_ok=True)
         save_json(output_dir / "arguments.json", arguments_record(args, data_args, tuning, model_args, video, prompt))
+        engine = accelerator.distributed_type.value
+        if accelerator.state.deepspeed_plugin:
+            engine += f" ZeRO-{accelerator.state.deepspeed_plugin.zero_stage}"
         print(f"actrep grpo: {len(samples)} samples, {total_steps} steps x {per_step} videos x {args.num_generations} "
-              f"completions; {world} process(es); {trainable_summary(unwrapped)}")
+              f"completions; {world} process(es), {engine}; {trainable_summary(unwrapped)}")
     log = MetricsLog(output_dir, args.report_to, accelerator.is_main_process)
     loss_config = LossConfig(args.loss_type, args.epsilon, args.epsilon_high if args.epsilon_high is not None else args.epsilon,
                              args.beta, args.max_completion_length, args.kl_bias_correction)

@@ -1,0 +1,571 @@
+"""`actrep stage0`: align the vision side of a from-scratch Qwen-VL model with a direct objective.
+
+    actrep stage0 --config recipes/scratch/stage0.yaml --model_name_or_path M --train_data DATA --output_dir OUT
+    python -m actrep.train.stage0 ...            (the same, before the command is registered)
+
+Why: a randomly initialised Qwen-VL trained with SFT alone learns the answer format and then sits at
+the count prior: the video reaches the language model as a small perturbation on nuisance variation
+(background, colours, camera) and nothing pushes the LM to use it (issue 8). Standard VLM practice
+aligns the vision side before instruction tuning; here the alignment target is the thing counting
+needs. A small head on the merged visual tokens of each temporal patch (a frame pair; its spatial
+tokens mean-pooled) predicts, from that pair alone:
+
+    (cos 2*pi*u, sin 2*pi*u)   the phase u of the repetition shown (idle = the rest pose = angle 0)
+    active                     inside a repetition vs idle lead-in/out and pauses
+    start, end                 a repetition boundary happens during this pair
+
+Targets come from the per-repetition frame intervals (`actrep.train.stage0_data`), aligned with the
+frames the video pipeline samples; every clip is decoded and tokenised by the same calls as SFT,
+GRPO and evaluation. Afterwards each frame pair's tokens carry its phase and boundary events, and
+the CoT's per-repetition intervals map onto those tokens. The vision tower and merger train; the LM
+is untouched. The head is training-only: it is saved beside the checkpoint (stage0_head.pt) and
+ignored by `from_pretrained`.
+
+Output: a complete HF checkpoint (+ processor + actrep_settings.json with the video settings, which
+SFT, GRPO and eval then reuse), stage0_metrics.json (throughput, final losses, probe metrics on the
+held-out sets: phase error, boundary F1 and a count read off the head, i.e. how much of the count
+the visual tokens already carry), metrics.jsonl (the training curve).
+
+Budget: `max_time_s` makes the run fit a wall-clock budget: the schedule follows
+progress = max(step / max_steps, elapsed / max_time_s) and training stops at progress 1, so the
+cosine decay always completes whatever the throughput turns out to be.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+
+from actrep.config import option, parse_config
+from actrep.errors import ActRepError
+from actrep.models.registry import ModelArguments
+from actrep.prompts import PromptSettings
+from actrep.video import VideoSettings
+
+
+@dataclass
+class Stage0Arguments:
+    train_data: list[str] = option([], help="Training datasets with per-repetition frame boundaries (an `actrep synth` folder, RepCount-A CSVs, JSONL from `actrep cot`).")
+    videos: str | None = option(None, help="Folder video ids are resolved against (default: each dataset's folder).")
+    train_splits: list[str] = option(["train"], help="Splits used for training.")
+    max_train_samples: int = option(0, help="Use only the first N training videos (0: all).")
+    eval_data: list[str] = option([], help="Held-out datasets for the probe metrics after training (each reported under its folder name).")
+    eval_splits: list[str] = option(["test"], help="Splits of --eval_data.")
+    eval_limit: int = option(512, help="Videos per held-out dataset for the probe metrics (0: all).")
+    output_dir: str = option("runs/stage0", help="Where the checkpoint, the head and the metrics go.")
+    max_steps: int = option(1000, help="Optimisation steps (the schedule's length unless --max_time_s ends it first).")
+    max_time_s: float = option(0.0, help="Wall-clock budget for the training loop in seconds (0: none); the schedule follows whichever of steps and time runs out first.")
+    batch_size: int = option(32, help="Videos per optimisation step.")
+    learning_rate: float = option(1e-3, help="Peak learning rate of the vision tower and merger.")
+    head_learning_rate: float = option(0.0, help="Peak learning rate of the head (0: --learning_rate).")
+    weight_decay: float = option(0.05, help="AdamW weight decay (matrices only; norms and biases are not decayed).")
+    warmup_ratio: float = option(0.05, help="Share of the run spent warming up (of steps or time, whichever leads).")
+    min_lr_ratio: float = option(0.05, help="The cosine decays to this share of the peak learning rate.")
+    max_grad_norm: float = option(1.0, help="Gradient clipping norm (0: off).")
+    phase_weight: float = option(1.0, help="Weight of the phase loss (MSE on cos, sin).")
+    active_weight: float = option(0.5, help="Weight of the active/idle loss (BCE).")
+    boundary_weight: float = option(1.0, help="Weight of the start/end loss (BCE, mean of the two).")
+    head_hidden: int = option(0, help="Hidden width of the head (0: linear head, which asks the pooled tokens to carry the targets linearly).")
+    train_vision: bool = option(True, help="Train the vision transformer blocks (the merger always trains).")
+    match_text_rms: bool = option(True, help="After training, rescale the merger's last layer (and the saved head) so visual tokens have the RMS of the LM's token embeddings.")
+    batched_attention: bool = option(True, help="Run the vision attention as one batched call over equal-sized windows (same result; the stock sdpa path loops over every frame pair).")
+    seed: int = option(0, help="Seed for initialisation of the head and data order.")
+    bf16: bool = option(torch.cuda.is_available(), help="bf16 autocast (default on a GPU).")
+    num_workers: int = option(4, help="DataLoader worker processes decoding and tokenising clips.")
+    prefetch_factor: int = option(2, help="Batches each worker prepares ahead.")
+    logging_steps: int = option(10, help="Log every N steps (console + metrics.jsonl).")
+
+
+# ------------------------------------------------------------------------------------------- head
+
+
+class Stage0Head(torch.nn.Module):
+    """Pooled frame-pair features [P, D] -> (cos, sin, active logit, start logit, end logit) [P, 5]."""
+
+    def __init__(self, dim: int, hidden: int = 0):
+        super().__init__()
+        from actrep.train.stage0_data import TARGET_NAMES
+
+        outputs = len(TARGET_NAMES)
+        if hidden > 0:
+            self.net = torch.nn.Sequential(torch.nn.Linear(dim, hidden), torch.nn.GELU(), torch.nn.Linear(hidden, outputs))
+        else:
+            self.net = torch.nn.Sequential(torch.nn.Linear(dim, outputs))
+        self.dim, self.hidden = dim, hidden
+
+    def forward(self, pooled: torch.Tensor) -> torch.Tensor:
+        return self.net(pooled)
+
+
+def pool_pairs(features: torch.Tensor, grid_thw: torch.Tensor, merge: int = 2) -> torch.Tensor:
+    """Mean of the merged visual tokens of each temporal patch: [sum tokens, D] -> [sum pairs, D].
+
+    Merged tokens come out in the processor's order (temporal patch, then rows, then columns), the
+    order in which they replace the video placeholder in the LM sequence.
+    """
+    grid = grid_thw.tolist()
+    tokens_per_pair = torch.tensor([h * w // (merge * merge) for t, h, w in grid for _ in range(t)], device=features.device)
+    pair_id = torch.arange(len(tokens_per_pair), device=features.device).repeat_interleave(tokens_per_pair)
+    if pair_id.numel() != features.shape[0]:
+        raise ActRepError(f"stage 0: {features.shape[0]} visual tokens but the grids describe {pair_id.numel()}")
+    summed = torch.zeros(len(tokens_per_pair), features.shape[1], device=features.device, dtype=torch.float32)
+    summed.index_add_(0, pair_id, features.float())
+    return summed / tokens_per_pair.unsqueeze(1).float()
+
+
+def stage0_loss(pred: torch.Tensor, targets: torch.Tensor, args: Stage0Arguments) -> tuple[torch.Tensor, dict]:
+    import torch.nn.functional as F
+
+    pred = pred.float()
+    phase = F.mse_loss(pred[:, :2], targets[:, :2])
+    active = F.binary_cross_entropy_with_logits(pred[:, 2], targets[:, 2])
+    boundary = 0.5 * (F.binary_cross_entropy_with_logits(pred[:, 3], targets[:, 3])
+                      + F.binary_cross_entropy_with_logits(pred[:, 4], targets[:, 4]))
+    loss = args.phase_weight * phase + args.active_weight * active + args.boundary_weight * boundary
+    return loss, {"loss": loss.detach(), "loss/phase": phase.detach(), "loss/active": active.detach(), "loss/boundary": boundary.detach()}
+
+
+# ----------------------------------------------------------------------------- batched vision attention
+
+
+def _batched_forward(original, rotary):
+    import torch.nn.functional as F
+
+    def forward(self, hidden_states, cu_seqlens, position_embeddings=None, max_seqlen=None, **kwargs):
+        if self.config._attn_implementation != "sdpa" or position_embeddings is None or self.training and getattr(self, "attention_dropout", 0.0):
+            return original(self, hidden_states, cu_seqlens, position_embeddings=position_embeddings, max_seqlen=max_seqlen, **kwargs)
+        seq = hidden_states.shape[0]
+        q, k, v = self.qkv(hidden_states).reshape(seq, 3, self.num_heads, -1).permute(1, 0, 2, 3).unbind(0)
+        cos, sin = position_embeddings
+        q, k = rotary(q, k, cos, sin)
+        starts = cu_seqlens[:-1]
+        lengths = cu_seqlens[1:] - starts
+        out = torch.empty_like(q)
+        for length in torch.unique(lengths).tolist():
+            if length == 0:
+                continue
+            chosen = starts[lengths == length]
+            index = (chosen.unsqueeze(1) + torch.arange(length, device=q.device)).reshape(-1)
+            heads = [x.index_select(0, index).view(len(chosen), length, self.num_heads, -1).transpose(1, 2) for x in (q, k, v)]
+            result = F.scaled_dot_product_attention(*heads, scale=self.scaling)  # [windows, heads, length, dim]
+            out.index_copy_(0, index, result.transpose(1, 2).reshape(-1, self.num_heads, result.shape[-1]))
+        return self.proj(out.reshape(seq, -1))
+
+    return forward
+
+
+@contextlib.contextmanager
+def batched_vision_attention(model):
+    """Within the block, Qwen-VL vision attention runs one sdpa call per window size instead of one per window.
+
+    transformers' sdpa path splits the patch sequence at every frame pair / window and calls sdpa in
+    a Python loop (thousands of calls per batch of short clips). Windows of equal length are stacked
+    into one batched call instead; the result is the same (tests compare both paths). Flash
+    attention and eager keep the stock path.
+    """
+    classes = {type(m) for m in model.modules() if type(m).__name__.endswith("VisionAttention") and hasattr(m, "qkv")}
+    originals = {}
+    for cls in classes:
+        rotary = getattr(sys.modules[cls.__module__], "apply_rotary_pos_emb_vision", None)
+        if rotary is None:
+            continue
+        originals[cls] = cls.forward
+        cls.forward = _batched_forward(cls.forward, rotary)
+    try:
+        yield
+    finally:
+        for cls, forward in originals.items():
+            cls.forward = forward
+
+
+# ----------------------------------------------------------------------------------------- helpers
+
+
+def lr_factor(progress: float, warmup: float, min_ratio: float) -> float:
+    """Linear warmup over `warmup` of the run, then cosine decay to `min_ratio`."""
+    progress = min(max(progress, 0.0), 1.0)
+    if warmup > 0 and progress < warmup:
+        return progress / warmup
+    t = (progress - warmup) / max(1e-9, 1.0 - warmup)
+    return min_ratio + (1.0 - min_ratio) * 0.5 * (1.0 + math.cos(math.pi * t))
+
+
+def load_stage0_samples(data: list[str], videos, splits, limit: int = 0) -> list:
+    from actrep.data.manifest import load_samples
+
+    samples = []
+    for path in data:
+        samples += load_samples(path, videos, splits or None)
+    missing = [s for s in samples if s.boundaries is None and s.count != 0]
+    if missing:
+        print(f"warning: stage 0 leaves out {len(missing)} row(s) without per-repetition boundaries (first: {missing[0].where})", file=sys.stderr)
+    samples = [s for s in samples if s.boundaries is not None or s.count == 0]
+    return samples[:limit] if limit else samples
+
+
+def temporal_rope_check(model, video: VideoSettings) -> str | None:
+    """A warning if Qwen2.5-VL's temporal rope positions of consecutive frame pairs collide.
+
+    transformers computes positions as long(pair_index * tokens_per_second * seconds_per_pair): with
+    2 tokens per second (the Qwen2.5-VL default) and more than 4 frames per second sampled, two or
+    more consecutive frame pairs get the same temporal position.
+    """
+    tokens_per_second = getattr(model.config.vision_config, "tokens_per_second", None)
+    if tokens_per_second is None or video.num_frames or not video.fps:
+        return None
+    step = tokens_per_second * 2.0 / video.fps
+    if step < 1.0:
+        need = math.ceil(video.fps / 2.0)
+        return (f"vision_config.tokens_per_second={tokens_per_second} at {video.fps:g} fps gives temporal rope steps of {step:g} per "
+                f"frame pair: consecutive pairs share a position; set it to >= {need} in config.json for distinct positions")
+    return None
+
+
+def make_loader(dataset, collator, batch_size: int, workers: int, prefetch: int, shuffle: bool, seed: int, drop_last: bool):
+    generator = torch.Generator().manual_seed(seed)
+    kwargs = dict(batch_size=batch_size, shuffle=shuffle, num_workers=workers, collate_fn=collator, drop_last=drop_last,
+                  generator=generator, pin_memory=torch.cuda.is_available())
+    if workers > 0:
+        kwargs.update(prefetch_factor=prefetch, persistent_workers=shuffle)
+    return torch.utils.data.DataLoader(dataset, **kwargs)
+
+
+def video_features(model, batch, device):
+    base = getattr(model, "model", model)
+    pixels = batch["pixel_values_videos"].to(device, non_blocking=True)
+    grid = batch["video_grid_thw"].to(device)
+    output = base.get_video_features(pixels, grid, return_dict=True)
+    return torch.cat(list(output.pooler_output), dim=0), grid
+
+
+def _merge_size(model) -> int:
+    return int(getattr(model.config.vision_config, "spatial_merge_size", 2))
+
+
+# --------------------------------------------------------------------------------------- probe eval
+
+
+def count_from_starts(start_prob, threshold: float = 0.5) -> int:
+    """Repetitions read off the head: runs of consecutive frame pairs with P(start) > threshold."""
+    above = [p > threshold for p in start_prob]
+    return sum(1 for i, a in enumerate(above) if a and (i == 0 or not above[i - 1]))
+
+
+def count_from_phase(cos_sin) -> int:
+    """Repetitions read off the head's phase: forward phase advance over the clip / (2*pi), rounded."""
+    angles = [math.atan2(s, c) for c, s in cos_sin]
+    total = 0.0
+    for a, b in zip(angles, angles[1:]):
+        d = (b - a + math.pi) % (2 * math.pi) - math.pi
+        total += d
+    return max(0, int(round(total / (2 * math.pi))))
+
+
+@torch.no_grad()
+def probe_metrics(model, head, loader, device, autocast, merge: int) -> dict:
+    """Phase error, active accuracy, start/end F1 and counts read off the head on a held-out set."""
+    from actrep.evaluate.metrics import compute_metrics
+
+    model.eval()
+    head.eval()
+    angle_err, angle_n, active_hit, active_n = 0.0, 0, 0, 0
+    tp = {3: 0, 4: 0}
+    fp = {3: 0, 4: 0}
+    fn = {3: 0, 4: 0}
+    records_start, records_phase = [], []
+    for batch in loader:
+        with autocast():
+            features, grid = video_features(model, batch, device)
+            pred = head(pool_pairs(features, grid, merge)).float().cpu()
+        targets = batch["targets"]
+        # phase error on pairs inside a repetition with a clear target direction
+        mask = (targets[:, 2] > 0.99) & (targets[:, :2].norm(dim=1) > 0.5)
+        if mask.any():
+            a = torch.atan2(pred[mask, 1], pred[mask, 0])
+            b = torch.atan2(targets[mask, 1], targets[mask, 0])
+            angle_err += float(((a - b + math.pi) % (2 * math.pi) - math.pi).abs().sum())
+            angle_n += int(mask.sum())
+        clear = (targets[:, 2] == 0) | (targets[:, 2] == 1)
+        active_hit += int(((pred[clear, 2] > 0) == (targets[clear, 2] > 0.5)).sum())
+        active_n += int(clear.sum())
+        for c in (3, 4):
+            p, t = pred[:, c] > 0, targets[:, c] > 0.5
+            tp[c] += int((p & t).sum())
+            fp[c] += int((p & ~t).sum())
+            fn[c] += int((~p & t).sum())
+        start_prob = torch.sigmoid(pred[:, 3])
+        offset = 0
+        for count, pairs, action in zip(batch["counts"].tolist(), batch["pairs"].tolist(), batch["actions"]):
+            part = slice(offset, offset + pairs)
+            records_start.append({"count": count, "pred": count_from_starts(start_prob[part].tolist()), "action": action})
+            records_phase.append({"count": count, "pred": count_from_phase(pred[part, :2].tolist()), "action": action})
+            offset += pairs
+
+    def f1(c):
+        return 2 * tp[c] / max(1, 2 * tp[c] + fp[c] + fn[c])
+
+    bins = (0, 1, 4, 7, 10, 13, 21)
+    by_start = compute_metrics(records_start, bins=bins)
+    by_phase = compute_metrics(records_phase, bins=bins)
+    keep = ("n", "obo", "exact", "mae", "abs_mae", "rmse")
+    return {
+        "videos": len(records_start),
+        "phase_error_deg": math.degrees(angle_err / max(1, angle_n)),
+        "active_accuracy": active_hit / max(1, active_n),
+        "start_f1": f1(3), "end_f1": f1(4),
+        "count_from_starts": {**{k: by_start[k] for k in keep}, "by_bin": {b: {k: v[k] for k in ("n", "obo", "mae")} for b, v in by_start["by_bin"].items()}},
+        "count_from_phase": {k: by_phase[k] for k in keep},
+    }
+
+
+# ----------------------------------------------------------------------------------------- training
+
+
+def freeze_for_stage0(model, train_vision: bool) -> list:
+    from actrep.train.common import vision_parts
+
+    model.requires_grad_(False)
+    visual, mergers = vision_parts(model)
+    for param in visual.parameters():
+        param.requires_grad = train_vision
+    for merger in mergers:
+        for param in merger.parameters():
+            param.requires_grad = True
+    return [p for p in model.parameters() if p.requires_grad]
+
+
+def param_groups(named, lr: float, weight_decay: float) -> list[dict]:
+    decay, no_decay = [], []
+    for _, param in named:
+        (decay if param.dim() >= 2 else no_decay).append(param)
+    return [{"params": decay, "lr": lr, "weight_decay": weight_decay, "base_lr": lr},
+            {"params": no_decay, "lr": lr, "weight_decay": 0.0, "base_lr": lr}]
+
+
+def text_embedding_rms(model) -> float:
+    return float(model.get_input_embeddings().weight.detach().float().pow(2).mean().sqrt())
+
+
+@torch.no_grad()
+def visual_token_rms(model, loader, device, autocast, batches: int = 2) -> float:
+    total, n = 0.0, 0
+    for i, batch in enumerate(loader):
+        if i >= batches:
+            break
+        with autocast():
+            features, _ = video_features(model, batch, device)
+        total += float(features.float().pow(2).sum())
+        n += features.numel()
+    return math.sqrt(total / max(1, n))
+
+
+@torch.no_grad()
+def rescale_merger_output(model, head: Stage0Head, factor: float) -> None:
+    """Multiply the visual tokens by `factor` (merger's last linear layer) and undo it in the head's first layer."""
+    from actrep.train.common import vision_parts
+
+    _, mergers = vision_parts(model)
+    last = [m for m in mergers[0].modules() if isinstance(m, torch.nn.Linear)][-1]
+    last.weight.mul_(factor)
+    if last.bias is not None:
+        last.bias.mul_(factor)
+    head.net[0].weight.div_(factor)
+
+
+def train(args: Stage0Arguments, model_args: ModelArguments, video: VideoSettings, prompt: PromptSettings) -> dict:
+    from actrep.models.registry import load_model
+    from actrep.settings import PipelineSettings, resolve_settings
+    from actrep.train.common import save_checkpoint_extras, trainable_summary
+    from actrep.train.stage0_data import Stage0Collator, Stage0Dataset
+
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    torch.manual_seed(args.seed)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    started = time.perf_counter()
+    model_args.dtype = "float32" if model_args.dtype == "auto" else model_args.dtype
+    model, processor, family = load_model(model_args)
+    video, variant, source = resolve_settings(model_args.model_name_or_path, video, prompt.prompt_variant, model_args.ignore_saved_settings)
+    if source == "checkpoint":
+        print(f"using the video settings saved with {model_args.model_name_or_path} (--ignore_saved_settings to use flags)")
+    warning = temporal_rope_check(model, video)
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
+    model.to(device)
+    trainable = freeze_for_stage0(model, args.train_vision)
+    merge = _merge_size(model)
+    dim = int(getattr(model.config.vision_config, "out_hidden_size", 0) or model.config.text_config.hidden_size)
+    head = Stage0Head(dim, args.head_hidden).to(device)
+    trainable_names = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    groups = param_groups(trainable_names, args.learning_rate, args.weight_decay)
+    groups += param_groups(list(head.named_parameters()), args.head_learning_rate or args.learning_rate, args.weight_decay)
+    optimizer = torch.optim.AdamW([g for g in groups if g["params"]], betas=(0.9, 0.95), eps=1e-8)
+
+    samples = load_stage0_samples(args.train_data, args.videos, args.train_splits, args.max_train_samples)
+    if not samples:
+        raise ActRepError("stage 0: no training videos (give --train_data with per-repetition boundaries)")
+    if len(samples) < args.batch_size:
+        raise ActRepError(f"stage 0: {len(samples)} training videos but --batch_size {args.batch_size}")
+    collator = Stage0Collator(processor, video, variant)
+    loader = make_loader(Stage0Dataset(samples, family, video), collator, args.batch_size, args.num_workers,
+                         args.prefetch_factor, shuffle=True, seed=args.seed, drop_last=True)
+    use_autocast = args.bf16 and device.type == "cuda"
+
+    def autocast():
+        return torch.autocast("cuda", dtype=torch.bfloat16) if use_autocast else contextlib.nullcontext()
+
+    output_dir = Path(args.output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    metrics_path = output_dir / "metrics.jsonl"
+    metrics_path.write_text("")
+    print(f"actrep stage0: {len(samples)} training videos, batch {args.batch_size}, up to {args.max_steps} steps"
+          + (f" or {args.max_time_s:g} s" if args.max_time_s else "")
+          + f"; video {video.fps:g} fps, pixels {video.min_pixels}-{video.max_pixels}; {trainable_summary(model)}; device {device}",
+          flush=True)
+
+    def attention():
+        return batched_vision_attention(model) if args.batched_attention else contextlib.nullcontext()
+
+    step, clips, pairs_seen, data_wait = 0, 0, 0, 0.0
+    sums: dict[str, torch.Tensor] = {}
+    since_log = 0
+    last: dict = {}
+    setup_s = time.perf_counter() - started
+    loop_start = time.perf_counter()
+    progress = 0.0
+    model.train()
+    head.train()
+    with attention():
+        epoch = 0
+        while progress < 1.0:
+            iterator = iter(loader)
+            while progress < 1.0:
+                t0 = time.perf_counter()
+                try:
+                    batch = next(iterator)
+                except StopIteration:
+                    break
+                data_wait += time.perf_counter() - t0
+                elapsed = time.perf_counter() - loop_start
+                progress_now = max(step / args.max_steps, elapsed / args.max_time_s if args.max_time_s else 0.0)
+                factor = lr_factor(max(progress_now, (step + 1) / args.max_steps), args.warmup_ratio, args.min_lr_ratio)
+                for group in optimizer.param_groups:
+                    group["lr"] = group["base_lr"] * factor
+                targets = batch["targets"].to(device, non_blocking=True)
+                with autocast():
+                    features, grid = video_features(model, batch, device)
+                    pred = head(pool_pairs(features, grid, merge))
+                loss, parts = stage0_loss(pred, targets, args)
+                loss.backward()
+                if args.max_grad_norm > 0:
+                    parts["grad_norm"] = torch.nn.utils.clip_grad_norm_(trainable + list(head.parameters()), args.max_grad_norm).detach()
+                optimizer.step()
+                optimizer.zero_grad(set_to_none=True)
+                step += 1
+                clips += len(batch["keys"])
+                pairs_seen += len(targets)
+                for key, value in parts.items():
+                    sums[key] = sums.get(key, 0.0) + value.float()
+                since_log += 1
+                elapsed = time.perf_counter() - loop_start
+                progress = max(step / args.max_steps, elapsed / args.max_time_s if args.max_time_s else 0.0)
+                if step % args.logging_steps == 0 or progress >= 1.0:
+                    last = {k: float(v) / since_log for k, v in sums.items()}
+                    record = {"step": step, "epoch": epoch, "elapsed_s": round(elapsed, 2), "lr": optimizer.param_groups[0]["lr"],
+                              "clips": clips, "clips_per_s": clips / elapsed, "pairs_per_s": pairs_seen / elapsed,
+                              "data_wait_share": data_wait / elapsed, **last}
+                    with open(metrics_path, "a") as handle:
+                        handle.write(json.dumps(record) + "\n")
+                    print(f"step {step}: loss {last['loss']:.4f} (phase {last['loss/phase']:.4f} active {last['loss/active']:.4f} "
+                          f"boundary {last['loss/boundary']:.4f})  lr {record['lr']:.2e}  {record['clips_per_s']:.0f} clips/s  "
+                          f"data wait {100 * record['data_wait_share']:.0f}%  {elapsed:.0f}s", flush=True)
+                    sums, since_log = {}, 0
+            epoch += 1
+    train_s = time.perf_counter() - loop_start
+    del loader
+
+    # probe metrics on the held-out sets (before any rescaling; the rescaled head gives the same outputs)
+    evaluation = {}
+    with attention():
+        for path in args.eval_data:
+            eval_samples = load_stage0_samples([path], None, args.eval_splits, args.eval_limit)
+            if not eval_samples:
+                print(f"warning: stage 0: no evaluation videos in {path}", file=sys.stderr)
+                continue
+            eval_loader = make_loader(Stage0Dataset(eval_samples, family, video), collator, args.batch_size, args.num_workers,
+                                      args.prefetch_factor, shuffle=False, seed=args.seed, drop_last=False)
+            name = Path(path.rstrip("/")).name
+            evaluation[name] = probe_metrics(model, head, eval_loader, device, autocast, merge)
+            e = evaluation[name]
+            print(f"probe on {name} ({e['videos']} videos): phase error {e['phase_error_deg']:.1f} deg, active acc "
+                  f"{e['active_accuracy']:.3f}, start F1 {e['start_f1']:.3f}, end F1 {e['end_f1']:.3f}; count from starts: "
+                  f"OBO {e['count_from_starts']['obo']:.3f} exact {e['count_from_starts']['exact']:.3f} MAE {e['count_from_starts']['mae']:.3f}; "
+                  f"from phase: OBO {e['count_from_phase']['obo']:.3f}", flush=True)
+
+        scale = None
+        if args.match_text_rms:
+            rms_loader = make_loader(Stage0Dataset(samples[: max(args.batch_size, 8)], family, video), collator,
+                                     min(args.batch_size, 8), 0, 2, shuffle=False, seed=args.seed, drop_last=False)
+            visual_rms = visual_token_rms(model, rms_loader, device, autocast)
+            target = text_embedding_rms(model)
+            if visual_rms > 0:
+                scale = target / visual_rms
+                rescale_merger_output(model, head, scale)
+                print(f"visual tokens rescaled by {scale:.4g} (RMS {visual_rms:.4g} -> {target:.4g}, the LM's embedding RMS)")
+
+    model.eval()
+    model.save_pretrained(output_dir)
+    settings = PipelineSettings(family.name, variant, video)
+    save_checkpoint_extras(output_dir, processor, settings)
+    torch.save({"state_dict": head.state_dict(), "dim": head.dim, "hidden": head.hidden,
+                "targets": ["cos", "sin", "active", "start", "end"]}, output_dir / "stage0_head.pt")
+    summary = {
+        "arguments": {"Stage0Arguments": asdict(args), "ModelArguments": asdict(model_args), "VideoSettings": asdict(video),
+                      "prompt_variant": variant},
+        "train": {"steps": step, "clips": clips, "frame_pairs": pairs_seen, "seconds": round(train_s, 2),
+                  "setup_s": round(setup_s, 2), "clips_per_s": clips / max(1e-9, train_s), "pairs_per_s": pairs_seen / max(1e-9, train_s),
+                  "data_wait_share": data_wait / max(1e-9, train_s), "final": last, "training_videos": len(samples)},
+        "visual_token_scale": scale,
+        "temporal_rope_warning": warning,
+        "probe": evaluation,
+        "total_s": round(time.perf_counter() - started, 2),
+    }
+    (output_dir / "stage0_metrics.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    print(f"saved the stage-0 checkpoint to {output_dir} ({step} steps, {clips} clips in {train_s:.0f} s)", flush=True)
+    return summary
+
+
+def main(argv: list[str]) -> int:
+    args, model_args, video, prompt = parse_config(
+        [Stage0Arguments, ModelArguments, VideoSettings, PromptSettings], argv, prog="actrep stage0",
+        description="Stage 0: train the vision tower + merger of a Qwen-VL checkpoint to encode each frame pair's "
+                    "repetition phase and boundaries, then save a full checkpoint for SFT.")
+    if not model_args.model_name_or_path:
+        raise ActRepError("give the starting checkpoint with --model_name_or_path (e.g. one built by `actrep model tiny`)")
+    if not args.train_data:
+        raise ActRepError("give the training data with --train_data")
+    for name in ("max_steps", "batch_size", "logging_steps"):
+        if getattr(args, name) < 1:
+            raise ActRepError(f"--{name} must be at least 1")
+    if not 0 <= args.warmup_ratio < 1:
+        raise ActRepError("--warmup_ratio must be in [0, 1)")
+    train(args, model_args, video, prompt)
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except ActRepError as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(1)

@@ -1,0 +1,166 @@
+"""Stage 0 data: per-frame-pair targets from repetition intervals, a dataset and a collator.
+
+Every clip goes through the project's one video pipeline (`actrep.video.load_video` + `encode`,
+the calls SFT, GRPO and evaluation make), so stage 0 trains the vision side on exactly the pixels
+and the frame pairs that the later stages feed to the language model.
+
+Targets, per temporal patch (a "frame pair": the processor stacks two consecutive sampled frames
+into one temporal patch, and every merged visual token of the LM sequence belongs to one pair):
+
+    cos, sin   mean over the pair's two frames of (cos 2*pi*u, sin 2*pi*u), u = progress through the
+               repetition shown (`actrep.synth.frame_phases`); idle frames hold the rest pose, u = 0
+               or 1, i.e. angle 0, the same pose as every repetition boundary
+    active     share of the pair's two frames that lie inside a repetition (s <= t < e)
+    start      1 if a repetition starts during the pair (frames [first frame, next pair's first frame))
+    end        1 if a repetition ends during the pair
+
+The intervals are the annotation's file frame indices (RepCount-A boundaries), so the targets work
+for any annotated dataset; for `actrep synth` data they are the exact ground truth.
+"""
+
+from __future__ import annotations
+
+import sys
+from types import SimpleNamespace
+
+import numpy as np
+import torch
+
+from actrep.errors import ActRepError
+
+TARGET_NAMES = ("cos", "sin", "active", "start", "end")
+
+
+def frame_targets(num_frames: int, intervals) -> np.ndarray:
+    """[num_frames, 5] float32 per-frame targets (cos, sin, active, start, end) on the file's frames.
+
+    Phase comes from `actrep.synth.frame_phases` (the generator's own ground-truth rule), which only
+    reads the frame count and the intervals.
+    """
+    from actrep.synth import frame_phases
+
+    intervals = [(int(s), int(e)) for s, e in (intervals or [])]
+    for s, e in intervals:
+        if not 0 <= s < e <= num_frames - 1:
+            raise ActRepError(f"repetition {s}-{e} is not inside the video's frames 0-{num_frames - 1}")
+    _, progress = frame_phases(SimpleNamespace(frames=int(num_frames), intervals=[list(iv) for iv in intervals]))
+    out = np.zeros((num_frames, len(TARGET_NAMES)), dtype=np.float32)
+    angle = 2.0 * np.pi * progress
+    out[:, 0] = np.cos(angle)
+    out[:, 1] = np.sin(angle)
+    for s, e in intervals:
+        out[s:e, 2] = 1.0
+        out[s, 3] = 1.0
+        out[e, 4] = 1.0
+    return out
+
+
+def pair_targets(frames: np.ndarray, indices, clip_offset: int, clip_frames: int) -> np.ndarray:
+    """[pairs, 5] targets of the temporal patches built from the sampled frames.
+
+    `frames` are per-frame targets on the file's frames (`frame_targets`), `indices` the sampled
+    frame indices relative to the clip's first frame `clip_offset` (actrep.video.SampledVideo). The
+    processor groups consecutive sampled frames in twos (an odd last frame is repeated). A pair's
+    span runs from its first frame up to the next pair's first frame (or the clip's end), so a
+    boundary between sparsely sampled frames is attributed to the pair during which it happens.
+    """
+    idx = np.asarray(indices, dtype=np.int64) + int(clip_offset)
+    n = len(idx)
+    if n == 0:
+        raise ActRepError("no sampled frames")
+    if idx.min() < clip_offset or idx.max() >= clip_offset + clip_frames or idx.max() >= len(frames):
+        raise ActRepError(f"sampled frame {int(idx.max()) - clip_offset} is outside the clip's {clip_frames} frames")
+    pairs = (n + 1) // 2
+    first = idx[0::2]
+    second = idx[np.minimum(np.arange(pairs) * 2 + 1, n - 1)]
+    span_end = np.append(first[1:], int(clip_offset) + int(clip_frames))
+    out = np.zeros((pairs, len(TARGET_NAMES)), dtype=np.float32)
+    out[:, :3] = 0.5 * (frames[first, :3] + frames[second, :3])
+    starts = np.concatenate([[0.0], np.cumsum(frames[:, 3])])
+    ends = np.concatenate([[0.0], np.cumsum(frames[:, 4])])
+    out[:, 3] = (starts[span_end] - starts[first]) > 0
+    out[:, 4] = (ends[span_end] - ends[first]) > 0
+    return out
+
+
+def sample_intervals(sample) -> list[tuple[int, int]]:
+    """The sample's repetitions as file frame indices (boundaries; count-0 rows have none)."""
+    if sample.boundaries is not None:
+        return [(int(s), int(e)) for s, e in sample.boundaries]
+    if sample.count == 0:
+        return []
+    raise ActRepError(f"{sample.where}: stage 0 needs per-repetition frame boundaries (RepCount-A L1..Ln or `actrep synth` data)")
+
+
+class Stage0Dataset(torch.utils.data.Dataset):
+    """Items: {"video": SampledVideo, "targets": [pairs, 5], "count", "action", "key"}; decoded in the worker.
+
+    Clip ranges (RCS rows) are honoured: the video pipeline re-bases the clip and the targets follow
+    its offset. An unreadable video is reported and replaced by the next readable one.
+    """
+
+    def __init__(self, samples, family, settings):
+        if not samples:
+            raise ActRepError("stage 0: no training videos with repetition boundaries")
+        self.samples = list(samples)
+        self.family = family
+        self.settings = settings
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def load(self, sample) -> dict:
+        from actrep.video import load_video, probe
+
+        info = probe(sample.video_path)
+        video = load_video(sample.video_path, self.family, self.settings, sample.clip_start, sample.clip_end, info=info)
+        frames = frame_targets(info.num_frames, sample_intervals(sample))
+        targets = pair_targets(frames, video.indices, video.clip_offset, video.clip_frames)
+        return {"video": video, "targets": targets, "count": int(sample.count), "action": sample.action,
+                "key": f"{sample.split}/{sample.video_id}"}
+
+    def __getitem__(self, index: int) -> dict:
+        for offset in range(len(self.samples)):
+            sample = self.samples[(index + offset) % len(self.samples)]
+            try:
+                return self.load(sample)
+            except ActRepError as err:
+                print(f"warning: stage 0 skips {sample.where}: {err}", file=sys.stderr)
+        raise ActRepError("stage 0: no readable video in the dataset")
+
+
+class Stage0Collator:
+    """Items -> the processor's video tensors (the `encode` call SFT/GRPO/eval make) + pair targets."""
+
+    def __init__(self, processor, settings, variant: str = "think"):
+        self.processor = processor
+        self.settings = settings
+        self.variant = variant
+        self._prompts: dict[str, str] = {}
+
+    def prompt(self, action: str) -> str:
+        if action not in self._prompts:
+            from actrep.prompts import render_prompt
+
+            self._prompts[action] = render_prompt(self.processor, action, self.variant)
+        return self._prompts[action]
+
+    def __call__(self, items: list[dict]) -> dict:
+        from actrep.video import encode
+
+        batch = encode(self.processor, [self.prompt(it["action"]) for it in items], [it["video"] for it in items],
+                       self.settings, padding_side="right")
+        grid = batch["video_grid_thw"]
+        pairs = [int(t) for t in grid[:, 0].tolist()]
+        for it, p in zip(items, pairs):
+            if len(it["targets"]) != p:
+                raise ActRepError(f"{it['key']}: {len(it['targets'])} frame pairs of targets but the processor made {p} temporal patches")
+        return {
+            "pixel_values_videos": batch["pixel_values_videos"],
+            "video_grid_thw": grid,
+            "targets": torch.from_numpy(np.concatenate([it["targets"] for it in items])),
+            "pairs": torch.tensor(pairs),
+            "counts": torch.tensor([it["count"] for it in items]),
+            "keys": [it["key"] for it in items],
+            "actions": [it["action"] for it in items],
+        }
