@@ -29,6 +29,17 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+def run_subcommand(argv: list[str], commands: dict, usage: str, prog: str) -> int:
+    """Dispatch `actrep <prog> <subcommand> ...` to one of `commands` (name -> main(argv))."""
+    if not argv or argv[0] in ("-h", "--help"):
+        print(usage)
+        return 0
+    if argv[0] not in commands:
+        print(f"actrep {prog}: unknown subcommand {argv[0]!r}\n\n{usage}", file=sys.stderr)
+        return 2
+    return commands[argv[0]](argv[1:])
+
+
 def _usage() -> str:
     width = max(map(len, COMMANDS))
     lines = ["usage: actrep <command> [options]   (actrep <command> --help for its options)", "", "commands:"]

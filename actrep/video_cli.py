@@ -146,11 +146,6 @@ def _table(argv: list[str]) -> int:
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] in ("-h", "--help"):
-        print(USAGE)
-        return 0
-    commands = {"inspect": _inspect, "table": _table}
-    if argv[0] not in commands:
-        print(f"actrep video: unknown subcommand {argv[0]!r}\n\n{USAGE}")
-        return 2
-    return commands[argv[0]](argv[1:])
+    from actrep.cli import run_subcommand
+
+    return run_subcommand(argv, {"inspect": _inspect, "table": _table}, USAGE, "video")

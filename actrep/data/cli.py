@@ -116,13 +116,6 @@ def _stats(argv: list[str]) -> int:
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] in ("-h", "--help"):
-        print(USAGE)
-        return 0
-    command, rest = argv[0], argv[1:]
-    if command == "validate":
-        return _validate(rest)
-    if command == "stats":
-        return _stats(rest)
-    print(f"actrep data: unknown subcommand {command!r}\n\n{USAGE}")
-    return 2
+    from actrep.cli import run_subcommand
+
+    return run_subcommand(argv, {"validate": _validate, "stats": _stats}, USAGE, "data")

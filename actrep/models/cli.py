@@ -43,11 +43,10 @@ def _info(argv: list[str]) -> int:
     (args,) = parse_config([InfoArguments], argv, prog="actrep model info", positional=["model"])
     family = resolve_family(args.model, None, args.trust_remote_code)
     config = transformers.AutoConfig.from_pretrained(args.model, trust_remote_code=args.trust_remote_code)
-    with transformers.modeling_utils.no_init_weights() if hasattr(transformers.modeling_utils, "no_init_weights") else _null():
-        import torch
+    import torch
 
-        with torch.device("meta"):
-            model = getattr(transformers, family.model_class)(config)
+    with torch.device("meta"):  # shapes only: no memory, no initialisation
+        model = getattr(transformers, family.model_class)(config)
     counts = parameter_counts(model)
     table = Table(title=args.model, show_header=False)
     table.add_row("family", family.name)
@@ -62,20 +61,7 @@ def _info(argv: list[str]) -> int:
     return 0
 
 
-class _null:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] in ("-h", "--help"):
-        print(USAGE)
-        return 0
-    commands = {"tiny": _tiny, "info": _info}
-    if argv[0] not in commands:
-        print(f"actrep model: unknown subcommand {argv[0]!r}\n\n{USAGE}")
-        return 2
-    return commands[argv[0]](argv[1:])
+    from actrep.cli import run_subcommand
+
+    return run_subcommand(argv, {"tiny": _tiny, "info": _info}, USAGE, "model")
