@@ -74,6 +74,12 @@ class GRPOArguments:
     report_to: str = option("tensorboard", help="tensorboard or none (metrics.jsonl is always written).")
     dataloader_num_workers: int = option(2, help="Threads decoding the next step's videos during the current step.")
     resume: bool = option(False, help="Continue from the last checkpoint in output_dir.")
+    fast_vision_attention: bool = option(False, help="Vision tower: one batched attention call per layer over equal-sized "
+                                                     "windows/frames, indices precomputed on the host (same features; docs/performance.md).")
+    shared_prefix: bool = option(False, help="Log-prob passes compute each video's prompt once for its G completions (same loss "
+                                             "and gradients, far less time and memory; one process; best with micro_batch_size = G).")
+    fast_decode: bool = option(False, help="Rollouts: each prompt prefilled once, G rollouts decoded against its shared KV with "
+                                           "static buffers and CUDA graphs (dense models without LoRA; HF generate otherwise).")
     deepspeed: str | None = option(None, help="DeepSpeed config JSON (e.g. recipes/deepspeed/zero3.json); also picked up from `accelerate launch --config_file recipes/accelerate/zero3.yaml`.")
 
 

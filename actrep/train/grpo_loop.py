@@ -27,6 +27,15 @@ from actrep.train.grpo_loss import LossConfig, completion_mask, group_advantages
 from actrep.train.rollout import completion_logps, generate, generation_config, vision_features
 
 
+def _logps_function(args):
+    """The log-prob pass: the plain one, or (--shared_prefix) each video's prompt once for its completions."""
+    if not args.shared_prefix:
+        return completion_logps
+    from actrep.fast.prefix import grouped_completion_logps
+
+    return grouped_completion_logps
+
+
 def _score(reward_funcs, completions: list[str], counts: list[int], variant: str):
     """[N, F] rewards (NaN = unscorable) and their weighted total [N] (NaN if every reward is NaN)."""
     columns = {"count": counts, "prompt_variant": variant}
@@ -39,12 +48,12 @@ def _score(reward_funcs, completions: list[str], counts: list[int], variant: str
     return table, total
 
 
-def _logps_in_chunks(model, batch, index, completion_ids, mask, features, temperature, chunk):
+def _logps_in_chunks(model, batch, index, completion_ids, mask, features, temperature, chunk, logps_fn=completion_logps):
     out = []
     with torch.no_grad():
         for start in range(0, len(index), chunk):
             part = slice(start, start + chunk)
-            out.append(completion_logps(model, batch, index[part], completion_ids[part], mask[part], features, temperature)[0])
+            out.append(logps_fn(model, batch, index[part], completion_ids[part], mask[part], features, temperature)[0])
     return torch.cat(out)
 
 
@@ -113,6 +122,9 @@ def train(args, data_args, tuning, model_args, video, prompt, reward_funcs=None,
     per_step = args.videos_per_step * world
     if len(samples) < per_step:
         raise ActRepError(f"{len(samples)} training samples but {per_step} are needed per step ({args.videos_per_step} x {world} processes)")
+    if args.shared_prefix and (world > 1 or accelerator.state.deepspeed_plugin):
+        raise ActRepError("--shared_prefix runs the decoder layers directly, which DDP/DeepSpeed do not support: use one process")
+    logps_fn = _logps_function(args)
     plan = StepPlan(len(samples), per_step, args.seed)
     total_steps = args.max_steps or max(1, int(args.num_train_epochs * plan.steps_per_epoch))
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=args.learning_rate, weight_decay=args.weight_decay)
@@ -171,8 +183,8 @@ def train(args, data_args, tuning, model_args, video, prompt, reward_funcs=None,
             # 1-2. vision once per video; G completions per video from the cached features
             model.eval()
             with unwrap_model_for_generation(model, accelerator) as generator, accelerator.autocast():
-                features = vision_features(generator, batch)
-                completion_ids = generate(generator, batch, features, G, gen_config)
+                features = vision_features(generator, batch, fast=args.fast_vision_attention)
+                completion_ids = generate(generator, batch, features, G, gen_config, fast=args.fast_decode)
             mask = completion_mask(completion_ids, eos_id)
             t1 = timer()
 
@@ -198,14 +210,18 @@ def train(args, data_args, tuning, model_args, video, prompt, reward_funcs=None,
                 keep = keep[~zero_std_groups.bool().repeat_interleave(G).to(device)]
             old_logps = ref_logps = None
             if args.num_iterations > 1:
-                old_logps = _logps_in_chunks(model, batch, index, completion_ids, mask, features, args.temperature, args.micro_batch_size)
+                old_logps = _logps_in_chunks(model, batch, index, completion_ids, mask, features, args.temperature, args.micro_batch_size,
+                                             logps_fn)
             if args.beta != 0.0:
                 if ref_model is not None:
-                    ref_features = vision_features(accelerator.unwrap_model(ref_model), batch) if vision_trainable else features
-                    ref_logps = _logps_in_chunks(ref_model, batch, index, completion_ids, mask, ref_features, args.temperature, args.micro_batch_size)
+                    ref_features = vision_features(accelerator.unwrap_model(ref_model), batch, fast=args.fast_vision_attention) \
+                        if vision_trainable else features
+                    ref_logps = _logps_in_chunks(ref_model, batch, index, completion_ids, mask, ref_features, args.temperature,
+                                                 args.micro_batch_size, logps_fn)
                 else:  # LoRA: the reference is the base model, adapters off
                     with unwrapped.disable_adapter():
-                        ref_logps = _logps_in_chunks(model, batch, index, completion_ids, mask, features, args.temperature, args.micro_batch_size)
+                        ref_logps = _logps_in_chunks(model, batch, index, completion_ids, mask, features, args.temperature,
+                                                     args.micro_batch_size, logps_fn)
 
             # 5. optimisation
             model.train()
@@ -216,9 +232,10 @@ def train(args, data_args, tuning, model_args, video, prompt, reward_funcs=None,
             for _ in range(args.num_iterations if chunks else 0):
                 for j, rows in enumerate(chunks):
                     with no_sync(accelerator, model, j == len(chunks) - 1), accelerator.autocast():
-                        step_features = vision_features(unwrapped, batch, grad=True) if vision_trainable else features
-                        logps, entropy = completion_logps(model, batch, index[rows], completion_ids[rows], mask[rows],
-                                                          step_features, args.temperature, with_entropy=True)
+                        step_features = vision_features(unwrapped, batch, grad=True, fast=args.fast_vision_attention) \
+                            if vision_trainable else features
+                        logps, entropy = logps_fn(model, batch, index[rows], completion_ids[rows], mask[rows],
+                                                  step_features, args.temperature, with_entropy=True)
                         loss, stats = policy_loss(
                             logps, None if old_logps is None else old_logps[rows], None if ref_logps is None else ref_logps[rows],
                             advantages[rows], mask[rows], loss_config, accumulation_steps=len(chunks),

@@ -20,8 +20,15 @@ TEXT_KEYS = ("input_ids", "attention_mask", "mm_token_type_ids")
 VIDEO_KEYS = ("video_grid_thw", "second_per_grid_ts")
 
 
-def vision_features(model, batch, grad: bool = False):
-    """Encoder output of the batch's distinct videos (one entry per video, in batch order)."""
+def vision_features(model, batch, grad: bool = False, fast: bool = False):
+    """Encoder output of the batch's distinct videos (one entry per video, in batch order).
+
+    `fast`: one batched attention call per vision layer and host-precomputed indices (actrep.fast;
+    the same features)."""
+    if fast:
+        from actrep.fast.vision_attention import video_features
+
+        return video_features(model, batch["pixel_values_videos"], batch["video_grid_thw"], grad=grad, fast=True)
     base = getattr(model, "model", model)
     with torch.set_grad_enabled(grad):
         return base.get_video_features(batch["pixel_values_videos"], batch["video_grid_thw"], return_dict=True)
@@ -58,8 +65,19 @@ def generation_config(processor, *, max_new_tokens: int, temperature: float, top
     )
 
 
-def generate(model, batch, features, num_generations: int, config: GenerationConfig) -> torch.Tensor:
-    """G completions per video: [videos x G, new tokens], rows grouped by video (repeat_interleave order)."""
+def generate(model, batch, features, num_generations: int, config: GenerationConfig, fast: bool = False) -> torch.Tensor:
+    """G completions per video: [videos x G, new tokens], rows grouped by video (repeat_interleave order).
+
+    `fast`: each prompt prefilled once and the G rollouts decoded by actrep.fast.decode against the
+    shared prompt KV (static buffers, CUDA graph on a GPU); HF generate when the model is not
+    supported there (MoE, LoRA adapters)."""
+    if fast:
+        from actrep.fast.decode import SamplingConfig, generate_rollouts
+
+        try:
+            return generate_rollouts(model, batch, features, num_generations, SamplingConfig.from_generation_config(config))
+        except NotImplementedError as err:
+            _warn_once(f"--fast_decode: {err}; using HF generate")
     inputs = {key: batch[key] for key in TEXT_KEYS + VIDEO_KEYS if key in batch}
     index = list(range(batch["input_ids"].shape[0]))
     config = copy.deepcopy(config)
@@ -67,6 +85,15 @@ def generate(model, batch, features, num_generations: int, config: GenerationCon
     with torch.no_grad():
         output = model.generate(**inputs, mm_encoder_outputs=select_features(features, index), generation_config=config)
     return output[:, batch["input_ids"].shape[1]:]
+
+
+_WARNED: set[str] = set()
+
+
+def _warn_once(message: str) -> None:
+    if message not in _WARNED:
+        _WARNED.add(message)
+        print(f"warning: {message}", flush=True)
 
 
 def completion_logps(model, batch, index: torch.Tensor, completion_ids: torch.Tensor, completion_mask: torch.Tensor,

@@ -1,0 +1,14 @@
+"""Speed-ups for video GRPO and evaluation, each one opt-in and measurable on its own (bench/).
+
+    vision_attention  one batched sdpa call per vision layer over equal-sized windows/frames (exact),
+                      index tensors precomputed on the host instead of `.tolist()` syncs per layer
+    prefix            the prompt computed once per video in the training/reference forward, the G
+                      completions attending to its keys/values (gradients identical to G full forwards)
+    logps             memory-lean log-probabilities: chunked LM head over completion positions only,
+                      logits recomputed in backward instead of kept
+    decode            prefill once per video, G rollouts decoded against the shared prompt KV, static
+                      buffers + CUDA graphs (+ torch.compile of the per-layer math) for the decode step
+
+Nothing here changes a default: `actrep grpo` uses these only with --fast_vision_attention,
+--shared_prefix and --fast_decode. docs/performance.md explains each one and the measurements.
+"""

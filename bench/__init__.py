@@ -1,0 +1,1 @@
+"""ActRep performance benchmarks: `python -m bench.run` (see bench/README.md)."""

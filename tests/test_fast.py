@@ -1,0 +1,333 @@
+"""actrep.fast: every speed-up computes what the plain path computes (tiny models of the real families, float32)."""
+
+import functools
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import FAMILIES
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@functools.lru_cache(maxsize=None)
+def tiny_model(family: str, seed: int = 0):
+    import transformers
+
+    from actrep.models.registry import get_family
+    from actrep.models.tiny import TinyModelArguments, build_config
+
+    config = build_config(TinyModelArguments(family=family, layers=2, hidden=64, heads=4, kv_heads=2, vision_depth=2))
+    config._attn_implementation = "sdpa"
+    torch.manual_seed(seed)
+    return getattr(transformers, get_family(family).model_class)(config).float().eval()
+
+
+@functools.lru_cache(maxsize=None)
+def two_video_batch(family: str):
+    """Two prompts of different lengths (left padding) with videos of different lengths, from the real processor."""
+    from actrep.models.registry import get_family
+    from actrep.models.tiny import build_processor
+    from actrep.prompts import render_prompt
+    from actrep.video import SampledVideo, VideoSettings, encode
+
+    processor = build_processor(get_family(family))
+    rng = np.random.default_rng(0)
+    videos = [SampledVideo(frames=rng.integers(0, 255, (n, 112, 112, 3), dtype=np.uint8), indices=np.arange(n), clip_frames=n,
+                           clip_offset=0, fps=4.0) for n in (8, 10)]
+    settings = VideoSettings(fps=4, max_frames=16, min_pixels=112 * 112, max_pixels=112 * 112, min_total_pixels=112 * 112 * 4,
+                             max_total_pixels=112 * 112 * 16)
+    prompts = [render_prompt(processor, "jumping jack"), render_prompt(processor, "push up, counted from the first full one")]
+    return encode(processor, prompts, videos, settings)
+
+
+def _count_sdpa(monkeypatch):
+    calls = []
+    real = torch.nn.functional.scaled_dot_product_attention
+
+    def counting(*args, **kwargs):
+        calls.append(args[0].shape)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(torch.nn.functional, "scaled_dot_product_attention", counting)
+    return calls
+
+
+# ---------------------------------------------------------------------------------------------- vision
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("side", [224, 196])  # 224: 4 equal windows per frame (batched); 196: 4/3-merged windows (fallback)
+def test_batched_vision_attention_equals_stock(family, side, monkeypatch):
+    from actrep.fast.vision_attention import video_features
+
+    model = tiny_model(family)
+    patch = model.config.vision_config.patch_size
+    side = side // (2 * patch) * (2 * patch)
+    grid = torch.tensor([[2, side // patch, side // patch], [3, side // patch, side // patch]])
+    channels = 3 * 2 * patch * patch
+    pixels = torch.randn(int(grid.prod(-1).sum()), channels, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        stock = model.model.get_video_features(pixels, grid, return_dict=True)
+        calls = _count_sdpa(monkeypatch)
+        fast = video_features(model, pixels, grid, fast=True)
+    for a, b in zip(stock.pooler_output, fast.pooler_output):
+        torch.testing.assert_close(b, a, rtol=1e-5, atol=1e-5)
+    for layer_a, layer_b in zip(getattr(stock, "deepstack_features", None) or [], getattr(fast, "deepstack_features", None) or []):
+        for a, b in zip(layer_a, layer_b):
+            torch.testing.assert_close(b, a, rtol=1e-5, atol=1e-5)
+    depth = model.config.vision_config.depth
+    windows_equal = family != "qwen2_5_vl" or (side // patch // 2) % 4 == 0
+    if windows_equal:
+        assert len(calls) == depth  # one batched call per layer
+    else:
+        assert len(calls) > depth  # the windowed layer fell back to the per-window loop
+    assert "forward" not in next(m for m in model.modules() if "VisionAttention" in type(m).__name__).__dict__  # patch undone
+
+
+def test_cached_vision_features_equal_recomputed():
+    """The features computed once per video equal what the model computes from pixels inside its forward."""
+    from actrep.fast.vision_attention import video_features
+    from actrep.train.rollout import select_features
+
+    model, batch = tiny_model("qwen2_5_vl"), two_video_batch("qwen2_5_vl")
+    keys = ("input_ids", "attention_mask", "mm_token_type_ids", "video_grid_thw", "second_per_grid_ts")
+    with torch.no_grad():
+        plain = model(**{k: batch[k] for k in keys}, pixel_values_videos=batch["pixel_values_videos"]).logits
+        features = video_features(model, batch["pixel_values_videos"], batch["video_grid_thw"], fast=True)
+        cached = model(**{k: batch[k] for k in keys}, mm_encoder_outputs=select_features(features, [0, 1])).logits
+    torch.testing.assert_close(cached, plain, rtol=1e-5, atol=1e-5)
+
+
+# ---------------------------------------------------------------------------------------------- log-probs
+
+
+def test_chunked_logps_equal_full_logps_and_gradients():
+    from trl.trainer.utils import entropy_from_logits, selective_log_softmax
+
+    from actrep.fast.logps import token_logps
+
+    g = torch.Generator().manual_seed(0)
+    head = torch.nn.Linear(16, 300, bias=False)
+    hidden = torch.randn(3, 7, 16, generator=g, requires_grad=True)
+    targets = torch.randint(0, 300, (3, 7), generator=g)
+    logits = head(hidden) / 0.7
+    full = selective_log_softmax(logits, targets)
+    full.sum().backward()
+    grads = hidden.grad.clone(), head.weight.grad.clone()
+    hidden.grad, head.weight.grad = None, None
+    lean, entropy = token_logps(hidden, head, targets, temperature=0.7, with_entropy=True, chunk_size=4)
+    lean.sum().backward()
+    torch.testing.assert_close(lean, full, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(entropy, entropy_from_logits(logits.detach()), rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(hidden.grad, grads[0], rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(head.weight.grad, grads[1], rtol=1e-5, atol=1e-6)
+
+
+# ---------------------------------------------------------------------------------------------- shared prefix
+
+
+def _completions(batch, rows_per_video=3, length=5):
+    g = torch.Generator().manual_seed(3)
+    index = torch.arange(batch["input_ids"].shape[0]).repeat_interleave(rows_per_video)
+    completions = torch.randint(0, 5000, (len(index), length), generator=g)
+    mask = torch.ones_like(completions, dtype=torch.int)
+    mask[1, 3:] = 0  # a row that ended early (EOS): its later positions are masked in the plain path's attention
+    return index, completions, mask
+
+
+@pytest.mark.parametrize("family", ["qwen2_5_vl", "qwen3_vl"])  # Qwen2-VL's text stack is Qwen2.5-VL's (rollout test below)
+def test_shared_prefix_logps_and_gradients_equal_plain(family):
+    from actrep.fast.prefix import grouped_completion_logps
+    from actrep.fast.vision_attention import video_features
+    from actrep.train.rollout import completion_logps
+
+    model, batch = tiny_model(family), two_video_batch(family)
+    index, completions, mask = _completions(batch)
+    features = video_features(model, batch["pixel_values_videos"], batch["video_grid_thw"])
+    model.train()
+    if family == "qwen2_5_vl":  # the GPU default; the shared-prefix forward checkpoints layers itself
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    results = []
+    try:
+        for fn in (completion_logps, grouped_completion_logps):
+            model.zero_grad()
+            logps, entropy = fn(model, batch, index, completions, mask, features, 0.9, with_entropy=True)
+            (logps * mask * torch.linspace(0.5, 1.5, logps.numel()).view_as(logps)).sum().backward()
+            grads = {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
+            results.append((logps.detach(), entropy, grads))
+    finally:
+        model.zero_grad()
+        model.gradient_checkpointing_disable()
+        model.eval()
+    (plain, plain_entropy, plain_grads), (shared, shared_entropy, shared_grads) = results
+    valid = mask.bool()
+    torch.testing.assert_close(shared[valid], plain[valid], rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(shared_entropy[valid], plain_entropy[valid], rtol=1e-5, atol=1e-5)
+    assert shared_grads.keys() == plain_grads.keys() and len(plain_grads) > 10
+    for name, grad in plain_grads.items():
+        torch.testing.assert_close(shared_grads[name], grad, rtol=1e-4, atol=1e-6, msg=name)
+
+
+# ---------------------------------------------------------------------------------------------- decoding
+
+
+def _hf_greedy(model, batch, features, rows_per_video, new_tokens, eos):
+    from actrep.train.rollout import select_features
+
+    index = torch.arange(batch["input_ids"].shape[0]).repeat_interleave(rows_per_video)
+    keys = ("input_ids", "attention_mask", "mm_token_type_ids", "video_grid_thw", "second_per_grid_ts")
+    with torch.no_grad():
+        out = model.generate(**{k: batch[k][index] for k in keys if k in batch}, mm_encoder_outputs=select_features(features, index),
+                             max_new_tokens=new_tokens, do_sample=False, eos_token_id=eos, pad_token_id=151643)
+    return out[:, batch["input_ids"].shape[1]:]
+
+
+@pytest.mark.parametrize("family", ["qwen2_5_vl", "qwen3_vl"])  # Qwen2-VL: test_grpo_fast_decode_runs...
+def test_prefill_once_decoding_gives_hf_greedy_tokens(family):
+    from actrep.fast.decode import FastDecoder, SamplingConfig, prefill
+    from actrep.fast.vision_attention import video_features
+
+    model, batch = tiny_model(family), two_video_batch(family)
+    features = video_features(model, batch["pixel_values_videos"], batch["video_grid_thw"])
+    prefix = prefill(model, batch, features)
+    assert prefix.valid is not None and prefix.keys[0].shape[0] == 2  # two prompts, one KV copy each, padded
+    decoder = FastDecoder(model)
+    forced = SamplingConfig(10, do_sample=False, min_new_tokens=10, eos_token_id=151645, pad_token_id=151643)
+    ours = decoder.generate(prefix, 2, forced)
+    reference = _hf_greedy(model, batch, features, 2, 10, 151645)
+    assert torch.equal(ours, reference)
+    # EOS handling: make a token the first row emits at step 3 the EOS; rows stop and pad as HF's do
+    eos = int(reference[0, 3])
+    stopping = SamplingConfig(10, do_sample=False, eos_token_id=eos, pad_token_id=151643)
+    assert torch.equal(decoder.generate(prefix, 2, stopping), _hf_greedy(model, batch, features, 2, 10, eos))
+
+
+def test_sampling_follows_the_distribution_and_filters():
+    from actrep.fast.decode import SamplingConfig, sample_tokens
+
+    torch.manual_seed(0)
+    logits = torch.log(torch.tensor([[0.5, 0.3, 0.15, 0.05]])).repeat(20000, 1)
+    finished = torch.zeros(20000, dtype=torch.bool)
+    k = torch.zeros(1, dtype=torch.long)
+    draws = sample_tokens(logits.clone(), k, SamplingConfig(1, temperature=1.0), finished)
+    frequencies = torch.bincount(draws, minlength=4).float() / len(draws)
+    torch.testing.assert_close(frequencies, torch.tensor([0.5, 0.3, 0.15, 0.05]), atol=0.015, rtol=0)
+    assert set(sample_tokens(logits.clone(), k, SamplingConfig(1, top_k=2), finished).tolist()) == {0, 1}
+    assert set(sample_tokens(logits.clone(), k, SamplingConfig(1, top_p=0.7), finished).tolist()) == {0, 1}  # 0.5 + 0.3 covers 0.7
+    suppressed = sample_tokens(logits.clone(), k, SamplingConfig(1, do_sample=False, min_new_tokens=1, eos_token_id=0), finished.clone())
+    assert (suppressed == 1).all()  # EOS (token 0) suppressed before min_new_tokens: the argmax moves on
+
+
+# ---------------------------------------------------------------------------------------------- GRPO flags
+
+
+def _grpo_run(checkpoint, data, out, *extra):
+    from actrep.config import parse_config
+    from actrep.models.registry import ModelArguments
+    from actrep.prompts import PromptSettings
+    from actrep.train import grpo_loop
+    from actrep.train.common import TuningArguments
+    from actrep.train.data import DataArguments
+    from actrep.train.grpo import GRPOArguments, grpo_defaults
+    from actrep.video import VideoSettings
+
+    argv = ["--model_name_or_path", str(checkpoint), "--train_data", str(data), "--output_dir", str(out), "--num_generations", "3",
+            "--videos_per_step", "2", "--max_completion_length", "5", "--report_to", "none", "--learning_rate", "1e-3",
+            "--save_steps", "1000", "--dataloader_num_workers", "1", "--max_steps", "1", "--beta", "0", "--num_iterations", "2",
+            "--micro_batch_size", "3", "--fps", "4", "--max_frames", "8", "--min_pixels", "784", "--max_pixels", "3136", *extra]
+    parsed = parse_config([GRPOArguments, DataArguments, TuningArguments, ModelArguments, VideoSettings, PromptSettings], argv,
+                          prog="test", defaults=grpo_defaults())
+
+    def spread(completions, **columns):  # rewards with variance inside every group
+        return [float(len(c)) for c in completions]
+
+    return grpo_loop.train(*parsed, reward_funcs=[("spread", spread, 1.0)])
+
+
+def test_grpo_shared_prefix_and_fast_vision_give_the_same_update(tiny_checkpoints, cot_data, tmp_path, monkeypatch):
+    """Same rollouts (same seed), same loss terms, same update: compared as SGD weight deltas (AdamW's
+    per-element normalisation would turn float-rounding differences of ~0 gradients into +-lr steps)."""
+    from safetensors.torch import load_file
+
+    monkeypatch.setattr(torch.optim, "AdamW", lambda params, lr, weight_decay: torch.optim.SGD(params, lr=lr))
+    checkpoint = tiny_checkpoints["qwen2_5_vl"]
+    plain = _grpo_run(checkpoint, cot_data, tmp_path / "plain")
+    fast = _grpo_run(checkpoint, cot_data, tmp_path / "fast", "--shared_prefix", "--fast_vision_attention")
+    for key in ("reward/mean", "clip_ratio/region", "entropy"):  # old-policy pass included (num_iterations 2)
+        assert fast[key] == pytest.approx(plain[key], rel=1e-4, abs=1e-6), key
+    start = load_file(checkpoint / "model.safetensors")
+    a, b = load_file(tmp_path / "plain" / "model.safetensors"), load_file(tmp_path / "fast" / "model.safetensors")
+    moved = 0
+    for name in a:
+        delta_plain, delta_fast = a[name] - start[name], b[name] - start[name]
+        moved += int(delta_plain.abs().max() > 0)
+        error = float((delta_fast - delta_plain).norm() / delta_plain.norm().clamp_min(1e-30))
+        assert error < 1e-4 or float(delta_plain.norm()) < 1e-9, (name, error, float(delta_plain.norm()))
+    assert moved > 10
+
+
+def test_grpo_fast_decode_runs_and_rollouts_match_hf_greedy(tiny_checkpoints, cot_data, tmp_path):
+    from actrep.fast import decode
+    from actrep.train.rollout import generate
+    from transformers import GenerationConfig
+
+    metrics = _grpo_run(tiny_checkpoints["qwen3_vl"], cot_data, tmp_path, "--fast_decode", "--shared_prefix", "--num_iterations", "1")
+    assert metrics["completion/length_mean"] > 0
+    assert decode._DECODER is not None and decode._DECODER.model.config.model_type == "qwen3_vl"  # our decoder made the rollouts
+    model, batch = tiny_model("qwen2_vl"), two_video_batch("qwen2_vl")
+    from actrep.fast.vision_attention import video_features
+
+    features = video_features(model, batch["pixel_values_videos"], batch["video_grid_thw"])
+    config = GenerationConfig(max_new_tokens=6, do_sample=False, eos_token_id=151645, pad_token_id=151643)
+    fast = generate(model, batch, features, 1, config, fast=True)
+    assert torch.equal(fast, generate(model, batch, features, 1, config))
+
+
+# ---------------------------------------------------------------------------------------------- the benchmark
+
+
+@pytest.mark.parametrize("family", ["qwen2_5_vl", "qwen3_vl"])
+def test_bench_prompts_have_the_processors_layout(family):
+    """bench/ builds prompts without a tokenizer (none on the GPU machines): same special-token layout as the processor's."""
+    sys.path.insert(0, str(ROOT))
+    from bench.models import ARCHS, synthetic_inputs
+
+    real = two_video_batch(family)
+    valid = real["attention_mask"][0].bool()
+    arch = ARCHS[f"tiny_{family}"]
+    ours = synthetic_inputs(arch, frames=8, size=112, device="cpu")
+    assert ours["video_grid_thw"].tolist() == real["video_grid_thw"][:1].tolist()
+    special = {151644, 151645, 151652, 151653, 151656}
+
+    def skeleton(ids):
+        runs = []
+        for token in ids.tolist():
+            key = token if token in special else "text"
+            if runs and runs[-1][0] == key:
+                runs[-1][1] += 1
+            else:
+                runs.append([key, 1])
+        return runs
+
+    real_runs, our_runs = skeleton(real["input_ids"][0][valid]), skeleton(ours["input_ids"][0])
+    assert [k for k, _ in our_runs] == [k for k, _ in real_runs]
+    assert [n for k, n in our_runs if k != "text"] == [n for k, n in real_runs if k != "text"]
+    torch.testing.assert_close(ours["mm_token_type_ids"][0], (ours["input_ids"][0] == 151656).int() * 2)
+    assert ours["pixel_values_videos"].shape == real["pixel_values_videos"][: ours["pixel_values_videos"].shape[0]].shape
+
+
+@pytest.mark.slow
+def test_bench_tiny_suite_runs(tmp_path):
+    sys.path.insert(0, str(ROOT))
+    from bench.run import main
+
+    assert main(["--tiny", "--models", "tiny_qwen2_5_vl", "--only", "grpo,correctness,decode", "--out", str(tmp_path)]) == 0
+    import json
+
+    result = json.loads(next(tmp_path.glob("*.json")).read_text())
+    model = result["models"]["tiny_qwen2_5_vl"]
+    assert model["grpo"]["step_speedup"] > 0 and model["correctness"]["pass"] and not model["errors"]
