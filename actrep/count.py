@@ -1,0 +1,358 @@
+"""`actrep count`: count repetitions in your own videos, and show where they are.
+
+    actrep count VIDEO [VIDEO ...] --model CKPT --action "push up"                  (a local checkpoint)
+    actrep count VIDEO [VIDEO ...] --provider openai|gemini|openai-compatible --model M --action "push up"
+    actrep count VIDEO [VIDEO ...]                                                  (training-free periodicity counter)
+        [--out actrep_count] [--json] [--hide_reasoning] [--annotate] [--no_timeline] [--overlap 0.25]
+
+VIDEO may be a file, a folder (every video file directly inside it, sorted) or a glob pattern.
+Every backend (actrep/count_backends.py) returns the same thing per video: the count, the
+repetition intervals in seconds on the video's clock, the reasoning text and the time taken. The
+model backends use exactly what evaluation uses: the prompts of `actrep.prompts`, a checkpoint's
+saved video settings and prompt variant (`actrep.settings`), `actrep.video.load_video`,
+`actrep.answer.parse_completion`, `LocalModelCounter` (`actrep eval`) and the API client of
+`actrep eval-api`.
+
+Videos longer than the frame budget (`max_frames` frames at `fps`) are counted in overlapping
+windows and stitched (actrep/count_windows.py). Per video, a timeline PNG is written to --out and
+with --annotate an mp4 copy with a running counter (actrep/count_render.py). Output: text per
+video, or with --json one JSON object per line and nothing else on stdout; progress and errors go
+to stderr. The exit status is 1 when any video failed (the others are still counted). docs/count.md.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from actrep.config import option, parse_config
+from actrep.count_backends import backend_label, make_backend
+from actrep.count_windows import DEFAULT_OVERLAP, Rep, Stitched, WindowAnswer, owned_ranges, plan_windows, stitch, total_reps
+from actrep.errors import ActRepError
+from actrep.evaluate.api_client import PROVIDERS, ApiSettings, FatalApiError
+from actrep.prompts import PromptSettings, action_text
+from actrep.video import VideoSettings
+
+
+@dataclass
+class CountArguments:
+    videos: list[str] = option([], help="Video files, folders (every video file directly inside, sorted) or glob patterns.")
+    action: str = option("", help="The action to count, e.g. 'push up' (required with --model).")
+    model: str | None = option(None, help="A local checkpoint directory or hub id; with --provider, the API model name.")
+    provider: str | None = option(None, help=f"Count with an API model: {', '.join(PROVIDERS)}. Neither --model nor --provider: the training-free periodicity counter.")
+    base_url: str | None = option(None, help="API base URL (required for openai-compatible, e.g. http://localhost:8000/v1).")
+    out: str = option("actrep_count", help="Folder for the timeline PNGs and annotated videos.")
+    json: bool = option(False, help="Print one JSON object per video (one line each) and nothing else on stdout.")
+    hide_reasoning: bool = option(False, help="Do not print the model's reasoning (and leave it out of the JSON).")
+    timeline: bool = option(True, help="Write a timeline PNG per video (--no_timeline: skip it).")
+    annotate: bool = option(False, help="Also write an mp4 copy of each video with a running repetition counter.")
+    overlap: float = option(DEFAULT_OVERLAP, help="Long videos: share of each window that overlaps the next one (0-0.5]; must exceed the longest repetition.")
+    sampling_family: str = option("qwen2_5_vl", help="API models: whose frame-sampling rule picks the frames (as eval-api).")
+    max_new_tokens: int = option(1024, help="Local models: most tokens generated per window.")
+    family: str | None = option(None, help="Local models: model family (default: from the checkpoint's config).")
+    dtype: str = option("auto", help="Local models: auto (bf16 on a capable GPU, else float32), bfloat16, float16, float32.")
+    attn_implementation: str = option("sdpa", help="Local models: sdpa, eager or flash_attention_2.")
+    trust_remote_code: bool = option(False, help="Local models: allow custom code from the checkpoint.")
+    ignore_saved_settings: bool = option(False, help="Local models: use the video/prompt flags even if the checkpoint saved its own.")
+    quiet: bool = option(False, help="No progress bar.")
+
+
+# --------------------------------------------------------------------------------------------- inputs
+
+
+def expand_inputs(items: list[str]) -> list[tuple[str, str | None]]:
+    """(path, error) per video: folders give the video files directly inside them (sorted), glob
+    patterns their matches (sorted); a folder or pattern without videos is one error entry."""
+    from actrep.data.manifest import VIDEO_SUFFIXES
+
+    def videos_in(folder: Path) -> list[str]:
+        return sorted(str(f) for f in folder.iterdir() if f.is_file() and f.suffix.lower() in VIDEO_SUFFIXES)
+
+    found: list[tuple[str, str | None]] = []
+    for item in items:
+        path = Path(item)
+        if path.is_dir():
+            files = videos_in(path)
+            found += [(f, None) for f in files] or [(item, f"{item}: no video files ({', '.join(VIDEO_SUFFIXES)}) in this folder")]
+        elif not path.exists() and glob.has_magic(item):
+            matches = sorted(glob.glob(item, recursive=True))
+            files = [f for m in matches for f in (videos_in(Path(m)) if Path(m).is_dir() else [m])]
+            found += [(f, None) for f in files] or [(item, f"{item}: no file matches this pattern")]
+        else:
+            found.append((item, None))
+    seen, unique = set(), []
+    for path, error in found:
+        key = str(Path(path).resolve()) if error is None else path
+        if key not in seen:
+            seen.add(key)
+            unique.append((path, error))
+    return unique
+
+
+class OutputNames:
+    """`<stem>.timeline.png` / `<stem>.annotated.mp4` in the output folder, unique within a run."""
+
+    def __init__(self, out: str):
+        self.out, self.used = Path(out), set()
+
+    def stem(self, video: str) -> str:
+        base = Path(video).stem or "video"
+        stem, n = base, 2
+        while stem in self.used:
+            stem, n = f"{base}-{n}", n + 1
+        self.used.add(stem)
+        return stem
+
+
+# --------------------------------------------------------------------------------------------- counting
+
+
+@dataclass
+class VideoResult:
+    video: str
+    action: str
+    count: int | None = None
+    reps: list[Rep] = field(default_factory=list)
+    reasoning: str | None = None
+    raw: str = ""
+    time_s: float = 0.0
+    duration_s: float | None = None
+    fps: float | None = None
+    frames: int | None = None
+    windows: list[dict] = field(default_factory=list)
+    stitch: str | None = None
+    timeline: str | None = None
+    annotated: str | None = None
+    error: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def to_json(self, backend: dict, hide_reasoning: bool) -> dict:
+        return {
+            "video": self.video, "action": self.action, **backend, "count": self.count,
+            "listed_count": total_reps(self.reps),
+            "intervals": [[round(r.start, 2), round(r.end, 2)] for r in self.reps],
+            "interval_reps": [r.n for r in self.reps],
+            "reasoning": None if hide_reasoning else self.reasoning, "raw": None if hide_reasoning else self.raw,
+            "time_s": round(self.time_s, 3), "duration_s": self.duration_s, "fps": self.fps, "frames": self.frames,
+            "stitch": self.stitch, "windows": self.windows, "timeline": self.timeline, "annotated": self.annotated,
+            "error": self.error, "warnings": self.warnings,
+        }
+
+
+def count_one(path: str, backend, action: str, overlap: float = DEFAULT_OVERLAP) -> tuple[VideoResult, list, Stitched]:
+    """Count one video with a backend, in windows when it is longer than the frame budget."""
+    from actrep.video import probe
+
+    started = time.perf_counter()
+    result = VideoResult(video=path, action=action)
+    info = probe(path)
+    result.fps, result.frames, result.duration_s = round(info.fps, 4), info.num_frames, round(info.duration, 3)
+    windows = plan_windows(info.num_frames, info.fps, backend.video_settings, overlap)
+    answers = []
+    for window in windows:
+        clip_started = time.perf_counter()
+        clip = None if len(windows) == 1 else (window.start, window.end)
+        answer = backend.count_clip(path, info, clip, action)
+        answer.seconds = time.perf_counter() - clip_started
+        answers.append(answer)
+    stitched = stitch(windows, [WindowAnswer(a.count, a.reps) for a in answers])
+    result.count, result.reps, result.stitch = stitched.count, stitched.reps, stitched.method
+    result.time_s = time.perf_counter() - started
+    several = len(windows) > 1
+    result.reasoning = _joined([a.reasoning for a in answers], windows) if any(a.reasoning for a in answers) else None
+    result.raw = _joined([a.text for a in answers], windows) if several else answers[0].text
+    for window, answer, kept in zip(windows, answers, stitched.kept):
+        result.windows.append({"start": round(window.start, 3), "end": round(window.end, 3), "count": answer.count,
+                               "listed_count": total_reps(answer.reps), "kept": round(kept, 3),
+                               "time_s": round(answer.seconds, 3), **answer.extra,
+                               **({"raw": answer.text} if several else {})})
+    if any(a.count is None for a in answers):
+        bad = [i + 1 for i, a in enumerate(answers) if a.count is None]
+        result.warnings.append("no parseable count in the answer" if not several else
+                               f"no parseable count in window(s) {', '.join(map(str, bad))}: no total")
+    elif stitched.method == "proportional":
+        result.warnings.append("a window's listed repetitions do not add up to its count: windows were combined "
+                               "by their share of the video (approximate total)")
+    return result, windows, stitched
+
+
+def _joined(texts: list[str | None], windows) -> str:
+    if len(windows) == 1:
+        return texts[0] or ""
+    return "\n\n".join(f"[window {w.index + 1}: {w.start:.1f}-{w.end:.1f} s]\n{(t or '').strip() or '(empty)'}"
+                       for w, t in zip(windows, texts))
+
+
+def render(result: VideoResult, windows, backend, args: CountArguments, names: OutputNames) -> None:
+    """Timeline PNG (and annotated mp4) of a counted video; a failure here is a warning, not a lost count."""
+    from actrep.count_render import annotate_video, nice_duration, timeline_png
+
+    stem = names.stem(result.video)
+    action = action_text(result.action) if result.action else "repetitions"
+    if args.timeline:
+        label = "no count" if result.count is None else f"{result.count} × {action}" if result.action else f"{result.count} repetitions"
+        subtitle = f"{backend_label(backend)}  ·  counted in {nice_duration(result.time_s)}"
+        if len(windows) > 1:
+            subtitle += f"  ·  {len(windows)} windows, stitched by {result.stitch}"
+        try:
+            path = timeline_png(Path(args.out) / f"{stem}.timeline.png", result.video, result.reps,
+                                title=f"{Path(result.video).name}: {label}", subtitle=subtitle,
+                                windows=[(w.start, w.end) for w in windows],
+                                cuts=[low for low, _ in owned_ranges(windows)[1:]])
+            result.timeline = str(path)
+        except ActRepError as err:
+            result.warnings.append(f"timeline not written: {err}")
+    if args.annotate:
+        try:
+            target = Path(args.out) / f"{stem}.annotated.mp4"
+            annotate_video(result.video, target, result.reps, result.count, action)
+            result.annotated = str(target)
+        except ActRepError as err:
+            result.warnings.append(f"annotated video not written: {err}")
+
+
+# --------------------------------------------------------------------------------------------- output
+
+
+def rep_items(reps: list[Rep]) -> list[str]:
+    """The project's CoT notation per item: 'rep1: 0.5s-1.7s', 'reps 2-11: 1.7s-14.0s'."""
+    parts, number = [], 1
+    for rep in reps:
+        name = f"rep{number}" if rep.n == 1 else f"reps {number}-{number + rep.n - 1}"
+        parts.append(f"{name}: {rep.start:.1f}s-{rep.end:.1f}s")
+        number += rep.n
+    return parts
+
+
+def format_reps(reps: list[Rep]) -> str:
+    return ", ".join(rep_items(reps))
+
+
+def _wrap_items(items: list[str], width: int = 100, indent: str = "    ") -> str:
+    """Join items with ', ', breaking lines only between items."""
+    lines, line = [], ""
+    for i, item in enumerate(items):
+        piece = item + ("," if i < len(items) - 1 else "")
+        if line and len(line) + 1 + len(piece) > width:
+            lines.append(line)
+            line = indent + piece
+        else:
+            line = f"{line} {piece}" if line else piece
+    lines.append(line)
+    return "\n".join(lines)
+
+
+def format_text(result: VideoResult, show_reasoning: bool) -> str:
+    name = result.video
+    if result.error:
+        return f"{name}: FAILED: {result.error}"
+    count = "no count" if result.count is None else f"{result.count} repetition{'s' * (result.count != 1)}"
+    lines = [f"{name}: {count}  ({result.time_s:.1f} s)"]
+    if len(result.windows) > 1:
+        first = result.windows[0]
+        lines.append(f"  counted in {len(result.windows)} overlapping windows of {first['end'] - first['start']:.1f} s, "
+                     f"stitched by {result.stitch}")
+    listed = total_reps(result.reps)
+    intervals = _wrap_items(rep_items(result.reps)) if result.reps else "none listed"
+    if result.reps and listed != result.count:
+        intervals += f"  ({listed} listed)"
+    lines.append("  intervals: " + intervals)
+    if show_reasoning:
+        text = result.reasoning if result.reasoning is not None else result.raw
+        label = "reasoning" if result.reasoning is not None else "output"
+        body = text.strip() or "(empty)"
+        lines.append(f"  {label}:")
+        lines += ["    " + line for line in body.splitlines()]
+    for warning in result.warnings:
+        lines.append(f"  note: {warning}")
+    for key, label in (("timeline", "timeline"), ("annotated", "annotated")):
+        if getattr(result, key):
+            lines.append(f"  {label}: {getattr(result, key)}")
+    return "\n".join(lines)
+
+
+@contextlib.contextmanager
+def _progress(total: int, quiet: bool, stdout):
+    """A rich progress bar on stderr; yields (advance(description, step), emit(text), note(text)).
+
+    `emit` writes a result to stdout; only when stdout and the bar share a terminal does it go
+    through the bar's console, which keeps the bar below the printed lines. `note` writes to stderr.
+    """
+    def write(text: str) -> None:
+        stdout.write(text + "\n")
+        stdout.flush()
+
+    def note_plain(text: str) -> None:
+        print(text, file=sys.stderr, flush=True)
+
+    if quiet:
+        yield (lambda description=None, step=1: None), write, note_plain
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    console = Console(stderr=True)
+    with Progress(*columns, console=console, redirect_stdout=False, redirect_stderr=False) as progress:
+        task = progress.add_task("counting", total=total)
+        shared = console.is_terminal and stdout.isatty()
+
+        def advance(description: str | None = None, step: int = 1) -> None:
+            progress.update(task, advance=step, description=description or "counting")
+
+        def emit(text: str) -> None:
+            if shared:
+                console.print(text, markup=False, highlight=False, soft_wrap=True)
+            else:
+                write(text)
+
+        def note(text: str) -> None:
+            console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+        yield advance, emit, note
+
+
+def main(argv: list[str]) -> int:
+    args, video, prompt, api = parse_config([CountArguments, VideoSettings, PromptSettings, ApiSettings], argv,
+                                            prog="actrep count", positional=["videos"],
+                                            description="Count repetitions in your own videos and show where they are.")
+    inputs = expand_inputs(args.videos)
+    stdout = sys.stdout
+    # With --json nothing but the JSON objects reaches stdout: anything else printed goes to stderr.
+    with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
+        started = time.perf_counter()
+        backend = make_backend(args, video, prompt, api)
+        plan_windows(2, 1.0, backend.video_settings, args.overlap)  # validates --overlap before any video
+        if backend.backend == "local":
+            print(f"loaded {args.model} in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+        names, failed = OutputNames(args.out), 0
+        with _progress(len(inputs), args.quiet, stdout) as (advance, emit, note):
+            for path, error in inputs:
+                advance(f"counting {Path(path).name}", 0)
+                result = VideoResult(video=path, action=args.action, error=error)
+                if error is None:
+                    try:
+                        result, windows, _ = count_one(path, backend, args.action, args.overlap)
+                        render(result, windows, backend, args, names)
+                    except FatalApiError:
+                        raise
+                    except ActRepError as err:
+                        message = str(err)
+                        result = VideoResult(video=path, action=args.action,
+                                             error=message if message.startswith(path) else f"{path}: {message}")
+                if result.error:
+                    failed += 1
+                    note(f"error: {result.error}")
+                if args.json:
+                    emit(json.dumps(result.to_json(backend.describe(), args.hide_reasoning), ensure_ascii=False))
+                elif not result.error:
+                    emit(format_text(result, not args.hide_reasoning) + "\n")
+                advance()
+    if failed:
+        print(f"{failed} of {len(inputs)} video(s) failed", file=sys.stderr)
+    return 1 if failed else 0
