@@ -14,6 +14,7 @@ import torch
 
 PAD, IM_START, IM_END = 151643, 151644, 151645
 VISION_START, VISION_END, VIDEO_PAD = 151652, 151653, 151656
+PLACEHOLDERS = (151655, VIDEO_PAD)  # <|image_pad|>, <|video_pad|>
 NEWLINE = 198
 SYSTEM_TOKENS, QUESTION_TOKENS, TIMESTAMP_TOKENS = 88, 41, 6  # measured on actrep's prompt with the real tokenizer
 

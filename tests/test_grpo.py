@@ -237,3 +237,11 @@ def test_two_process_deepspeed_run(stage, tiny_checkpoints, cot_data, tmp_path):
     reloaded = AutoModelForImageTextToText.from_pretrained(tmp_path)  # gathered, full-size weights
     assert sum(p.numel() for p in reloaded.parameters()) == sum(
         p.numel() for p in AutoModelForImageTextToText.from_pretrained(tiny_checkpoints["qwen2_5_vl"]).parameters())
+
+
+def test_completion_stops_before_a_sampled_vision_placeholder():
+    from actrep.train.grpo_loss import completion_mask
+
+    ids = torch.tensor([[5, 6, 151645, 9], [5, 151656, 7, 8], [5, 6, 7, 8], [151656, 151645, 1, 2]])
+    mask = completion_mask(ids, 151645, stop_ids=[151656, 151655])
+    assert mask.tolist() == [[1, 1, 1, 0], [1, 0, 0, 0], [1, 1, 1, 1], [0, 0, 0, 0]]

@@ -162,6 +162,7 @@ def train(args, data_args, tuning, model_args, video, prompt, reward_funcs=None,
     gen_config = generation_config(processor, max_new_tokens=args.max_completion_length, temperature=args.temperature,
                                    top_p=args.top_p, top_k=args.top_k)
     eos_id = processor.tokenizer.convert_tokens_to_ids("<|im_end|>")
+    placeholder_ids = processor.tokenizer.convert_tokens_to_ids(["<|video_pad|>", "<|image_pad|>"])
     G = args.num_generations
 
     def fetch(step):
@@ -185,7 +186,9 @@ def train(args, data_args, tuning, model_args, video, prompt, reward_funcs=None,
             with unwrap_model_for_generation(model, accelerator) as generator, accelerator.autocast():
                 features = vision_features(generator, batch, fast=args.fast_vision_attention)
                 completion_ids = generate(generator, batch, features, G, gen_config, fast=args.fast_decode)
-            mask = completion_mask(completion_ids, eos_id)
+            mask = completion_mask(completion_ids, eos_id, stop_ids=placeholder_ids)
+            placeholder_rows = (mask.sum(1) < (completion_ids != processor.tokenizer.pad_token_id).sum(1)) & ~(completion_ids == eos_id).any(1)
+            completion_ids = completion_ids.masked_fill(mask == 0, processor.tokenizer.pad_token_id)
             t1 = timer()
 
             # 3. rewards and advantages (every group lives on one process)
@@ -264,6 +267,7 @@ def train(args, data_args, tuning, model_args, video, prompt, reward_funcs=None,
                 "rollout/parse_rate": sum(p is not None for p in parsed) / len(counts),
                 "completion/length_mean": float(lengths.mean()), "completion/length_max": float(lengths.max()),
                 "completion/truncated_share": float((~(completion_ids == eos_id).any(dim=1)).float().mean()),
+                "completion/placeholder_stop_share": float(placeholder_rows.float().mean()),
                 "entropy": entropy_sum / max(1.0, entropy_tokens),
                 "advantage/mean": float(advantages.mean()), "advantage/std": float(advantages.std()),
                 "advantage/min": float(advantages.min()), "advantage/max": float(advantages.max()),

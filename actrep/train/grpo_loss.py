@@ -119,9 +119,17 @@ def policy_loss(
     return loss, stats
 
 
-def completion_mask(completion_ids: torch.Tensor, eos_id: int) -> torch.Tensor:
-    """1 up to and including the first EOS of each row (all ones for a row without EOS: truncated)."""
-    is_eos = completion_ids == eos_id
-    first = torch.where(is_eos.any(dim=1), is_eos.int().argmax(dim=1), torch.full_like(is_eos[:, 0], is_eos.size(1), dtype=torch.long))
+def completion_mask(completion_ids: torch.Tensor, eos_id: int, stop_ids=()) -> torch.Tensor:
+    """1 up to and including the first EOS of each row (all ones for a row without EOS: truncated).
+
+    A token in `stop_ids` ends the row BEFORE it: a sampled vision placeholder (<|video_pad|>) would
+    otherwise be taken for a video slot by every later forward over the completion.
+    """
     positions = torch.arange(completion_ids.size(1), device=completion_ids.device).expand_as(completion_ids)
-    return (positions <= first.unsqueeze(1)).int()
+    none = torch.full_like(completion_ids[:, 0], completion_ids.size(1), dtype=torch.long)
+    is_eos = completion_ids == eos_id
+    last = torch.where(is_eos.any(dim=1), is_eos.int().argmax(dim=1), none)
+    if len(stop_ids):
+        is_stop = torch.isin(completion_ids, torch.tensor(list(stop_ids), device=completion_ids.device))
+        last = torch.minimum(last, torch.where(is_stop.any(dim=1), is_stop.int().argmax(dim=1) - 1, none))
+    return (positions <= last.unsqueeze(1)).int()
