@@ -150,3 +150,14 @@ def test_deepspeed_zero2_run(tiny_checkpoints, cot_data, tmp_path):
     result = _torchrun(tmp_path, tiny_checkpoints["qwen2_5_vl"], cot_data, "--deepspeed", "recipes/deepspeed/zero2.json")
     assert result.returncode == 0, result.stderr[-3000:]
     assert (tmp_path / "model.safetensors").exists() and (tmp_path / "actrep_settings.json").exists()
+
+
+def test_vision_learning_rate_makes_its_own_parameter_groups(tiny_checkpoints, cot_data, tmp_path):
+    trainer = build_trainer(*_args(tiny_checkpoints["qwen2_5_vl"], cot_data, tmp_path, "--max_steps", "1",
+                                   "--train_vision", "--vision_learning_rate", "1e-4", "--learning_rate", "1e-3"))
+    optimizer = trainer.create_optimizer()
+    rates = sorted({group["lr"] for group in optimizer.param_groups})
+    assert rates == [1e-4, 1e-3]
+    vision = {id(p) for n, p in trainer.model.named_parameters() if ".visual." in f".{n}"}
+    for group in optimizer.param_groups:
+        assert all((id(p) in vision) == (group["lr"] == 1e-4) for p in group["params"])

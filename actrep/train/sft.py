@@ -36,6 +36,7 @@ from actrep.video import VideoSettings, encode
 @dataclass
 class SFTArguments:
     effective_batch_size: int = option(16, help="Target batch per optimizer step over all GPUs; sets gradient accumulation (0: use --gradient_accumulation_steps as given).")
+    vision_learning_rate: float = option(0.0, help="Peak learning rate of the vision tower/merger when they train (0: the same as --learning_rate); the scheduler scales both alike.")
     resume: bool = option(False, help="Continue from the last checkpoint in output_dir (optimizer, scheduler, RNG, data position).")
     eval_after: bool = option(False, help="Run `actrep eval` on the final checkpoint after training.")
     eval_data: str | None = option(None, help="Dataset for --eval_after.")
@@ -129,6 +130,25 @@ def _trainer_class():
         DeepSpeed, FSDP and PEFT checkpoints keep the stock path (they store current key names).
         """
 
+        vision_learning_rate = 0.0
+
+        def create_optimizer(self, model=None):
+            """Trainer's optimizer, with the vision side in its own parameter groups when it has its own rate."""
+            if not self.vision_learning_rate or self.optimizer is not None:
+                return super().create_optimizer(model) if model is not None else super().create_optimizer()
+            model = model if model is not None else self.model
+            decay = set(self.get_decay_parameter_names(model))
+            groups: dict[tuple[bool, float], list] = {}
+            for name, param in model.named_parameters():
+                if param.requires_grad:
+                    key = (".visual." in f".{name}", self.args.weight_decay if name in decay else 0.0)
+                    groups.setdefault(key, []).append(param)
+            optimizer_class, optimizer_kwargs = self.get_optimizer_cls_and_kwargs(self.args, model)
+            self.optimizer = optimizer_class(
+                [{"params": params, "weight_decay": decay_rate, **({"lr": self.vision_learning_rate} if vision else {})}
+                 for (vision, decay_rate), params in groups.items()], **optimizer_kwargs)
+            return self.optimizer
+
         def _load_from_checkpoint(self, resume_from_checkpoint, model=None):
             from peft import PeftModel
 
@@ -199,6 +219,7 @@ def build_trainer(script, data_args, tuning, model_args, video, prompt, training
         data_collator=SFTCollator(processor, video, prompt.prompt_variant),
         callbacks=[_SaveSettingsCallback(settings).callback],
     )
+    trainer.vision_learning_rate = script.vision_learning_rate
     trainer.actrep_settings = settings
     trainer.actrep_summary = trainable_summary(model)
     return trainer
