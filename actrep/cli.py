@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "video": ("actrep.video_cli", "show the frames, timestamps and visual tokens a model sees for a video"),
     "cot": ("actrep.data.cot", "write chain-of-thought training data (every repetition's interval) from annotations"),
     "rcs": ("actrep.data.rcs", "Random Count Sampling: sub-clips of whole repetitions that rebalance the counts"),
+    "stage0": ("actrep.train.stage0", "stage 0 (from scratch): align the vision tower with per-frame-pair phase/boundary targets"),
     "sft": ("actrep.train.sft", "stage 1: supervised fine-tuning on chain-of-thought data (Trainer, DeepSpeed, LoRA)"),
     "grpo": ("actrep.train.grpo", "stage 2: GRPO with count rewards, the video in every pass, vision features reused"),
     "eval": ("actrep.evaluate.local", "evaluate local checkpoints (batched, resumable, multi-GPU)"),

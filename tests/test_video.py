@@ -121,3 +121,14 @@ def test_settings_validation():
         VideoSettings(min_pixels=100, max_pixels=10)
     with pytest.raises(ActRepError):
         VideoSettings(decoder="ffmpeg-cli")
+
+
+@pytest.mark.parametrize("family_name", ["qwen2_vl", "qwen2_5_vl", "qwen3_vl"])
+@pytest.mark.parametrize("frames,file_fps,fps", [(59, 8.0, 8.0), (41, 8.0, 3.0)])
+def test_sampled_indices_never_pass_the_last_frame(family_name, frames, file_fps, fps):
+    # transformers' float arange yields index == frames for these lengths; we clamp to the last frame
+    from actrep.video import sample_indices
+
+    indices = sample_indices(get_family(family_name), frames, file_fps, VideoSettings(fps=fps))
+    assert indices.max() == frames - 1
+    assert (np.diff(indices) >= 0).all()

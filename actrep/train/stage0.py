@@ -1,7 +1,6 @@
 """`actrep stage0`: align the vision side of a from-scratch Qwen-VL model with a direct objective.
 
     actrep stage0 --config recipes/scratch/stage0.yaml --model_name_or_path M --train_data DATA --output_dir OUT
-    python -m actrep.train.stage0 ...            (the same, before the command is registered)
 
 Why: a randomly initialised Qwen-VL trained with SFT alone learns the answer format and then sits at
 the count prior: the video reaches the language model as a small perturbation on nuisance variation
@@ -33,11 +32,15 @@ cosine decay always completes whatever the throughput turns out to be.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import json
 import math
 import os
+import queue
+import random
 import sys
+import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -76,11 +79,13 @@ class Stage0Arguments:
     head_hidden: int = option(0, help="Hidden width of the head (0: linear head, which asks the pooled tokens to carry the targets linearly).")
     train_vision: bool = option(True, help="Train the vision transformer blocks (the merger always trains).")
     match_text_rms: bool = option(True, help="After training, rescale the merger's last layer (and the saved head) so visual tokens have the RMS of the LM's token embeddings.")
-    batched_attention: bool = option(True, help="Run the vision attention as one batched call over equal-sized windows (same result; the stock sdpa path loops over every frame pair).")
+    batched_attention: bool = option(True, help="Vision tower with one batched attention call per layer over equal-sized frame pairs/windows (actrep.fast.vision_attention; same result; the stock sdpa path loops over every frame pair).")
     seed: int = option(0, help="Seed for initialisation of the head and data order.")
     bf16: bool = option(torch.cuda.is_available(), help="bf16 autocast (default on a GPU).")
     num_workers: int = option(4, help="DataLoader worker processes decoding and tokenising clips.")
     prefetch_factor: int = option(2, help="Batches each worker prepares ahead.")
+    max_replay: int = option(0, help="Data echoing: while no fresh batch is ready, take up to this many extra steps on batches from a replay buffer of recent ones (0: off). Stage 0 is bound by video decoding; this keeps the GPU learning meanwhile.")
+    replay_buffer: int = option(32, help="Recent batches kept (on the training device) for --max_replay.")
     logging_steps: int = option(10, help="Log every N steps (console + metrics.jsonl).")
 
 
@@ -131,59 +136,6 @@ def stage0_loss(pred: torch.Tensor, targets: torch.Tensor, args: Stage0Arguments
                       + F.binary_cross_entropy_with_logits(pred[:, 4], targets[:, 4]))
     loss = args.phase_weight * phase + args.active_weight * active + args.boundary_weight * boundary
     return loss, {"loss": loss.detach(), "loss/phase": phase.detach(), "loss/active": active.detach(), "loss/boundary": boundary.detach()}
-
-
-# ----------------------------------------------------------------------------- batched vision attention
-
-
-def _batched_forward(original, rotary):
-    import torch.nn.functional as F
-
-    def forward(self, hidden_states, cu_seqlens, position_embeddings=None, max_seqlen=None, **kwargs):
-        if self.config._attn_implementation != "sdpa" or position_embeddings is None or self.training and getattr(self, "attention_dropout", 0.0):
-            return original(self, hidden_states, cu_seqlens, position_embeddings=position_embeddings, max_seqlen=max_seqlen, **kwargs)
-        seq = hidden_states.shape[0]
-        q, k, v = self.qkv(hidden_states).reshape(seq, 3, self.num_heads, -1).permute(1, 0, 2, 3).unbind(0)
-        cos, sin = position_embeddings
-        q, k = rotary(q, k, cos, sin)
-        starts = cu_seqlens[:-1]
-        lengths = cu_seqlens[1:] - starts
-        out = torch.empty_like(q)
-        for length in torch.unique(lengths).tolist():
-            if length == 0:
-                continue
-            chosen = starts[lengths == length]
-            index = (chosen.unsqueeze(1) + torch.arange(length, device=q.device)).reshape(-1)
-            heads = [x.index_select(0, index).view(len(chosen), length, self.num_heads, -1).transpose(1, 2) for x in (q, k, v)]
-            result = F.scaled_dot_product_attention(*heads, scale=self.scaling)  # [windows, heads, length, dim]
-            out.index_copy_(0, index, result.transpose(1, 2).reshape(-1, self.num_heads, result.shape[-1]))
-        return self.proj(out.reshape(seq, -1))
-
-    return forward
-
-
-@contextlib.contextmanager
-def batched_vision_attention(model):
-    """Within the block, Qwen-VL vision attention runs one sdpa call per window size instead of one per window.
-
-    transformers' sdpa path splits the patch sequence at every frame pair / window and calls sdpa in
-    a Python loop (thousands of calls per batch of short clips). Windows of equal length are stacked
-    into one batched call instead; the result is the same (tests compare both paths). Flash
-    attention and eager keep the stock path.
-    """
-    classes = {type(m) for m in model.modules() if type(m).__name__.endswith("VisionAttention") and hasattr(m, "qkv")}
-    originals = {}
-    for cls in classes:
-        rotary = getattr(sys.modules[cls.__module__], "apply_rotary_pos_emb_vision", None)
-        if rotary is None:
-            continue
-        originals[cls] = cls.forward
-        cls.forward = _batched_forward(cls.forward, rotary)
-    try:
-        yield
-    finally:
-        for cls, forward in originals.items():
-            cls.forward = forward
 
 
 # ----------------------------------------------------------------------------------------- helpers
@@ -238,11 +190,72 @@ def make_loader(dataset, collator, batch_size: int, workers: int, prefetch: int,
     return torch.utils.data.DataLoader(dataset, **kwargs)
 
 
-def video_features(model, batch, device):
-    base = getattr(model, "model", model)
+class Prefetcher:
+    """Iterates a DataLoader forever (epoch after epoch) in a thread; `get(block=False)` returns None
+    when no batch is ready, so the training loop can replay a recent batch instead of waiting."""
+
+    def __init__(self, loader, size: int = 2):
+        self.loader = loader
+        self.queue: queue.Queue = queue.Queue(maxsize=size)
+        self.stop = threading.Event()
+        self.epoch = 0
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        try:
+            while not self.stop.is_set():
+                for batch in self.loader:
+                    while not self.stop.is_set():
+                        try:
+                            self.queue.put(batch, timeout=0.1)
+                            break
+                        except queue.Full:
+                            continue
+                    if self.stop.is_set():
+                        return
+                self.epoch += 1
+        except Exception as err:  # surfaced in the training loop
+            self.queue.put(err)
+
+    def get(self, block: bool = True):
+        try:
+            item = self.queue.get(block=block, timeout=None if block else 0)
+        except queue.Empty:
+            return None
+        if isinstance(item, Exception):
+            raise item
+        return item
+
+    def close(self):
+        self.stop.set()
+        while self.thread.is_alive():
+            try:
+                self.queue.get(timeout=0.1)
+            except queue.Empty:
+                pass
+        self.thread.join(timeout=5)
+
+
+def to_device(batch: dict, device) -> dict:
+    out = dict(batch)
+    for key in ("pixel_values_videos", "targets"):  # the grid stays on the host (index math, pooling)
+        out[key] = batch[key].to(device, non_blocking=True)
+    return out
+
+
+def video_features(model, batch, device, fast: bool = True):
+    """Merged visual tokens [sum tokens, D] of a batch: what the LM receives in place of the video placeholders.
+
+    `fast`: transformers' own vision tower with one batched attention call per layer over the equal-sized
+    frame pairs / windows and host-precomputed indices (`actrep.fast.vision_attention`, same numbers);
+    otherwise the stock `get_video_features` (one sdpa call per frame pair and layer).
+    """
+    from actrep.fast.vision_attention import video_features as tower
+
     pixels = batch["pixel_values_videos"].to(device, non_blocking=True)
-    grid = batch["video_grid_thw"].to(device)
-    output = base.get_video_features(pixels, grid, return_dict=True)
+    grid = batch["video_grid_thw"]
+    output = tower(model, pixels, grid.to(device), grad=torch.is_grad_enabled(), fast=fast)
     return torch.cat(list(output.pooler_output), dim=0), grid
 
 
@@ -270,7 +283,7 @@ def count_from_phase(cos_sin) -> int:
 
 
 @torch.no_grad()
-def probe_metrics(model, head, loader, device, autocast, merge: int) -> dict:
+def probe_metrics(model, head, loader, device, autocast, merge: int, fast: bool = True) -> dict:
     """Phase error, active accuracy, start/end F1 and counts read off the head on a held-out set."""
     from actrep.evaluate.metrics import compute_metrics
 
@@ -283,7 +296,7 @@ def probe_metrics(model, head, loader, device, autocast, merge: int) -> dict:
     records_start, records_phase = [], []
     for batch in loader:
         with autocast():
-            features, grid = video_features(model, batch, device)
+            features, grid = video_features(model, batch, device, fast)
             pred = head(pool_pairs(features, grid, merge)).float().cpu()
         targets = batch["targets"]
         # phase error on pairs inside a repetition with a clear target direction
@@ -433,95 +446,101 @@ def train(args: Stage0Arguments, model_args: ModelArguments, video: VideoSetting
           + f"; video {video.fps:g} fps, pixels {video.min_pixels}-{video.max_pixels}; {trainable_summary(model)}; device {device}",
           flush=True)
 
-    def attention():
-        return batched_vision_attention(model) if args.batched_attention else contextlib.nullcontext()
-
-    step, clips, pairs_seen, data_wait = 0, 0, 0, 0.0
+    step, clips, pairs_seen, data_wait, replayed = 0, 0, 0, 0.0, 0
     sums: dict[str, torch.Tensor] = {}
     since_log = 0
     last: dict = {}
     setup_s = time.perf_counter() - started
+    rng = random.Random(args.seed)
+    buffer: collections.deque = collections.deque(maxlen=max(1, args.replay_buffer))
+    replays_since_fresh = 0
+    prefetcher = Prefetcher(loader)
     loop_start = time.perf_counter()
     progress = 0.0
     model.train()
     head.train()
-    with attention():
-        epoch = 0
+    try:
         while progress < 1.0:
-            iterator = iter(loader)
-            while progress < 1.0:
-                t0 = time.perf_counter()
-                try:
-                    batch = next(iterator)
-                except StopIteration:
-                    break
-                data_wait += time.perf_counter() - t0
-                elapsed = time.perf_counter() - loop_start
-                progress_now = max(step / args.max_steps, elapsed / args.max_time_s if args.max_time_s else 0.0)
-                factor = lr_factor(max(progress_now, (step + 1) / args.max_steps), args.warmup_ratio, args.min_lr_ratio)
-                for group in optimizer.param_groups:
-                    group["lr"] = group["base_lr"] * factor
-                targets = batch["targets"].to(device, non_blocking=True)
-                with autocast():
-                    features, grid = video_features(model, batch, device)
-                    pred = head(pool_pairs(features, grid, merge))
-                loss, parts = stage0_loss(pred, targets, args)
-                loss.backward()
-                if args.max_grad_norm > 0:
-                    parts["grad_norm"] = torch.nn.utils.clip_grad_norm_(trainable + list(head.parameters()), args.max_grad_norm).detach()
-                optimizer.step()
-                optimizer.zero_grad(set_to_none=True)
-                step += 1
+            # a fresh batch when one is ready (or when replay is off / capped); else replay a recent one
+            must_wait = args.max_replay <= 0 or replays_since_fresh >= args.max_replay or not buffer
+            t0 = time.perf_counter()
+            batch = prefetcher.get(block=must_wait)
+            data_wait += time.perf_counter() - t0
+            if batch is not None:
+                batch = to_device(batch, device)
+                buffer.append(batch)
+                replays_since_fresh = 0
                 clips += len(batch["keys"])
-                pairs_seen += len(targets)
-                for key, value in parts.items():
-                    sums[key] = sums.get(key, 0.0) + value.float()
-                since_log += 1
-                elapsed = time.perf_counter() - loop_start
-                progress = max(step / args.max_steps, elapsed / args.max_time_s if args.max_time_s else 0.0)
-                if step % args.logging_steps == 0 or progress >= 1.0:
-                    last = {k: float(v) / since_log for k, v in sums.items()}
-                    record = {"step": step, "epoch": epoch, "elapsed_s": round(elapsed, 2), "lr": optimizer.param_groups[0]["lr"],
-                              "clips": clips, "clips_per_s": clips / elapsed, "pairs_per_s": pairs_seen / elapsed,
-                              "data_wait_share": data_wait / elapsed, **last}
-                    with open(metrics_path, "a") as handle:
-                        handle.write(json.dumps(record) + "\n")
-                    print(f"step {step}: loss {last['loss']:.4f} (phase {last['loss/phase']:.4f} active {last['loss/active']:.4f} "
-                          f"boundary {last['loss/boundary']:.4f})  lr {record['lr']:.2e}  {record['clips_per_s']:.0f} clips/s  "
-                          f"data wait {100 * record['data_wait_share']:.0f}%  {elapsed:.0f}s", flush=True)
-                    sums, since_log = {}, 0
-            epoch += 1
+                pairs_seen += len(batch["targets"])
+            else:
+                batch = buffer[rng.randrange(len(buffer))]
+                replays_since_fresh += 1
+                replayed += 1
+            elapsed = time.perf_counter() - loop_start
+            progress_now = max(step / args.max_steps, elapsed / args.max_time_s if args.max_time_s else 0.0)
+            factor = lr_factor(max(progress_now, (step + 1) / args.max_steps), args.warmup_ratio, args.min_lr_ratio)
+            for group in optimizer.param_groups:
+                group["lr"] = group["base_lr"] * factor
+            with autocast():
+                features, grid = video_features(model, batch, device, args.batched_attention)
+                pred = head(pool_pairs(features, grid, merge))
+            loss, parts = stage0_loss(pred, batch["targets"], args)
+            loss.backward()
+            if args.max_grad_norm > 0:
+                parts["grad_norm"] = torch.nn.utils.clip_grad_norm_(trainable + list(head.parameters()), args.max_grad_norm).detach()
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            step += 1
+            for key, value in parts.items():
+                sums[key] = sums.get(key, 0.0) + value.float()
+            since_log += 1
+            elapsed = time.perf_counter() - loop_start
+            progress = max(step / args.max_steps, elapsed / args.max_time_s if args.max_time_s else 0.0)
+            if step % args.logging_steps == 0 or progress >= 1.0:
+                last = {k: float(v) / since_log for k, v in sums.items()}
+                record = {"step": step, "epoch": prefetcher.epoch, "elapsed_s": round(elapsed, 2), "lr": optimizer.param_groups[0]["lr"],
+                          "clips": clips, "clips_per_s": clips / elapsed, "pairs_per_s": pairs_seen / elapsed,
+                          "data_wait_share": data_wait / elapsed, "replay_share": replayed / step, **last}
+                with open(metrics_path, "a") as handle:
+                    handle.write(json.dumps(record) + "\n")
+                print(f"step {step}: loss {last['loss']:.4f} (phase {last['loss/phase']:.4f} active {last['loss/active']:.4f} "
+                      f"boundary {last['loss/boundary']:.4f})  lr {record['lr']:.2e}  {record['clips_per_s']:.0f} clips/s  "
+                      f"data wait {100 * record['data_wait_share']:.0f}%  replayed {100 * record['replay_share']:.0f}%  "
+                      f"epoch {prefetcher.epoch}  {elapsed:.0f}s", flush=True)
+                sums, since_log = {}, 0
+    finally:
+        prefetcher.close()
+        buffer.clear()
     train_s = time.perf_counter() - loop_start
     del loader
 
     # probe metrics on the held-out sets (before any rescaling; the rescaled head gives the same outputs)
     evaluation = {}
-    with attention():
-        for path in args.eval_data:
-            eval_samples = load_stage0_samples([path], None, args.eval_splits, args.eval_limit)
-            if not eval_samples:
-                print(f"warning: stage 0: no evaluation videos in {path}", file=sys.stderr)
-                continue
-            eval_loader = make_loader(Stage0Dataset(eval_samples, family, video), collator, args.batch_size, args.num_workers,
-                                      args.prefetch_factor, shuffle=False, seed=args.seed, drop_last=False)
-            name = Path(path.rstrip("/")).name
-            evaluation[name] = probe_metrics(model, head, eval_loader, device, autocast, merge)
-            e = evaluation[name]
-            print(f"probe on {name} ({e['videos']} videos): phase error {e['phase_error_deg']:.1f} deg, active acc "
-                  f"{e['active_accuracy']:.3f}, start F1 {e['start_f1']:.3f}, end F1 {e['end_f1']:.3f}; count from starts: "
-                  f"OBO {e['count_from_starts']['obo']:.3f} exact {e['count_from_starts']['exact']:.3f} MAE {e['count_from_starts']['mae']:.3f}; "
-                  f"from phase: OBO {e['count_from_phase']['obo']:.3f}", flush=True)
+    for path in args.eval_data:
+        eval_samples = load_stage0_samples([path], None, args.eval_splits, args.eval_limit)
+        if not eval_samples:
+            print(f"warning: stage 0: no evaluation videos in {path}", file=sys.stderr)
+            continue
+        eval_loader = make_loader(Stage0Dataset(eval_samples, family, video), collator, args.batch_size, args.num_workers,
+                                  args.prefetch_factor, shuffle=False, seed=args.seed, drop_last=False)
+        name = Path(path.rstrip("/")).name
+        evaluation[name] = probe_metrics(model, head, eval_loader, device, autocast, merge, args.batched_attention)
+        e = evaluation[name]
+        print(f"probe on {name} ({e['videos']} videos): phase error {e['phase_error_deg']:.1f} deg, active acc "
+              f"{e['active_accuracy']:.3f}, start F1 {e['start_f1']:.3f}, end F1 {e['end_f1']:.3f}; count from starts: "
+              f"OBO {e['count_from_starts']['obo']:.3f} exact {e['count_from_starts']['exact']:.3f} MAE {e['count_from_starts']['mae']:.3f}; "
+              f"from phase: OBO {e['count_from_phase']['obo']:.3f}", flush=True)
 
-        scale = None
-        if args.match_text_rms:
-            rms_loader = make_loader(Stage0Dataset(samples[: max(args.batch_size, 8)], family, video), collator,
-                                     min(args.batch_size, 8), 0, 2, shuffle=False, seed=args.seed, drop_last=False)
-            visual_rms = visual_token_rms(model, rms_loader, device, autocast)
-            target = text_embedding_rms(model)
-            if visual_rms > 0:
-                scale = target / visual_rms
-                rescale_merger_output(model, head, scale)
-                print(f"visual tokens rescaled by {scale:.4g} (RMS {visual_rms:.4g} -> {target:.4g}, the LM's embedding RMS)")
+    scale = None
+    if args.match_text_rms:
+        rms_loader = make_loader(Stage0Dataset(samples[: max(args.batch_size, 8)], family, video), collator,
+                                 min(args.batch_size, 8), 0, 2, shuffle=False, seed=args.seed, drop_last=False)
+        visual_rms = visual_token_rms(model, rms_loader, device, autocast)
+        target = text_embedding_rms(model)
+        if visual_rms > 0:
+            scale = target / visual_rms
+            rescale_merger_output(model, head, scale)
+            print(f"visual tokens rescaled by {scale:.4g} (RMS {visual_rms:.4g} -> {target:.4g}, the LM's embedding RMS)")
 
     model.eval()
     model.save_pretrained(output_dir)
@@ -532,7 +551,7 @@ def train(args: Stage0Arguments, model_args: ModelArguments, video: VideoSetting
     summary = {
         "arguments": {"Stage0Arguments": asdict(args), "ModelArguments": asdict(model_args), "VideoSettings": asdict(video),
                       "prompt_variant": variant},
-        "train": {"steps": step, "clips": clips, "frame_pairs": pairs_seen, "seconds": round(train_s, 2),
+        "train": {"steps": step, "replayed_steps": replayed, "epochs": prefetcher.epoch, "clips": clips, "frame_pairs": pairs_seen, "seconds": round(train_s, 2),
                   "setup_s": round(setup_s, 2), "clips_per_s": clips / max(1e-9, train_s), "pairs_per_s": pairs_seen / max(1e-9, train_s),
                   "data_wait_share": data_wait / max(1e-9, train_s), "final": last, "training_videos": len(samples)},
         "visual_token_scale": scale,

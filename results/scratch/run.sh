@@ -1,0 +1,358 @@
+#!/usr/bin/env bash
+# ActRep from scratch, one command per experiment (docs/from_scratch.md):
+#
+#   synthetic videos -> random-init Qwen2.5-VL -> stage 0 (vision alignment) -> CoT -> SFT (+RCS)
+#   -> GRPO -> eval (held-out test split with another seed, and the harder preset) -> report + curves
+#
+#   bash results/scratch/run.sh [MODE] OUT
+#     MODE main (default)     the whole pipeline                                  ~9 min on one H100
+#          ablation_rcs       SFT + GRPO without RCS (reuses data, model, stage 0) ~6 min after main
+#          ablation_rewards   GRPO with count_hybrid / count_linear / count_exact   ~6 min after main
+#                             from one SFT checkpoint (reused from main)
+#   SCALE=tiny bash results/scratch/run.sh OUT     CPU smoke test: every stage at toy size (minutes)
+#
+# OUT receives everything small: metrics JSON, predictions, curves (PNG + CSV), HTML reports,
+# commands.sh (every command, in order), timings.tsv, machine.txt, logs/, summary.{json,md}.
+# Data and checkpoints go to WORK (default runs/scratch/<scale>, git-ignored). A stage whose output
+# folder holds a .done marker with the same command is reused (REUSE=0 redoes everything), so the
+# ablations on the same machine reuse the main run's data, stage 0 and SFT.
+#
+# Knobs (environment): SCALE=gpu|tiny, WORK, WORKERS, N_TRAIN, N_TEST, N_HARD, SIZE (frame side:
+# 56 -> 2x2 tokens per frame pair, 84 -> 3x3, 112 -> 4x4), FPS, DURATION, MAX_COUNT, PRESET,
+# HARD_PRESET, model sizes (LAYERS HIDDEN HEADS KV_HEADS VISION_DEPTH VISION_HIDDEN VISION_HEADS
+# INIT_STD TOKENS_PER_SECOND), STAGE0=0 (control without stage 0: runs named sft_nostage0,
+# grpo_nostage0), STAGE0_SECONDS, STAGE0_REPLAY, STAGE0_LR, SFT_SECONDS, SFT_RATE (clips/s that turns
+# SFT_SECONDS into steps), SFT_STEPS (overrides), SFT_LR, SFT_BATCH, SFT_RCS, SFT_TRAIN_VISION=1,
+# SFT_CURRICULUM=1 (+ CURRICULUM_MAX, CURRICULUM_SHARE), VISION_LR (needs
+# `actrep sft --vision_learning_rate`), GRPO_STEPS, GRPO_LR, GRPO_VIDEOS, GRPO_G, GRPO_FAST,
+# EVAL_TOKENS. docs/from_scratch.md has the table with the defaults.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$ROOT"
+MODE=main
+case "${1:-}" in main|ablation_rcs|ablation_rewards) MODE=$1; shift ;; esac
+if [[ $# -lt 1 ]]; then
+  echo "usage: bash results/scratch/run.sh [main|ablation_rcs|ablation_rewards] OUT" >&2
+  exit 2
+fi
+mkdir -p "$1"
+OUT=$(cd "$1" && pwd)
+PY=${PYTHON:-$ROOT/.venv/bin/python}
+[[ -x $PY ]] || PY=$(command -v python3)
+export TOKENIZERS_PARALLELISM=false PYTHONUNBUFFERED=1
+
+SCALE=${SCALE:-$("$PY" -c "import torch; print('gpu' if torch.cuda.is_available() else 'tiny')")}
+CORES=$(nproc)
+if [[ $SCALE == gpu ]]; then
+  : "${WORKERS:=$(( CORES > 2 ? CORES - 2 : 1 ))}" "${N_TRAIN:=8000}" "${N_TEST:=256}" "${N_HARD:=256}"
+  : "${SIZE:=84}" "${FPS:=8}" "${DURATION:=10}" "${MAX_COUNT:=12}"
+  : "${LAYERS:=6}" "${HIDDEN:=384}" "${HEADS:=6}" "${KV_HEADS:=2}" "${VISION_DEPTH:=4}" "${VISION_HIDDEN:=256}" "${VISION_HEADS:=4}"
+  : "${STAGE0_SECONDS:=60}" "${STAGE0_BATCH:=32}" "${STAGE0_LR:=1e-3}" "${STAGE0_REPLAY:=4}"
+  : "${SFT_SECONDS:=180}" "${SFT_RATE:=120}" "${SFT_BATCH:=32}" "${SFT_LR:=5e-4}" "${SFT_LOG_STEPS:=10}"
+  : "${GRPO_STEPS:=40}" "${GRPO_VIDEOS:=8}" "${GRPO_G:=8}" "${GRPO_LR:=3e-5}" "${GRPO_MICRO:=32}" "${GRPO_FAST:=1}"
+  : "${EVAL_TOKENS:=320}" "${EVAL_BATCH:=128}" "${EARLY_TOKENS:=32}" "${EVAL_THREADS:=8}"
+elif [[ $SCALE == tiny ]]; then
+  : "${WORKERS:=2}" "${N_TRAIN:=24}" "${N_TEST:=6}" "${N_HARD:=4}"
+  : "${SIZE:=56}" "${FPS:=8}" "${DURATION:=3}" "${MAX_COUNT:=4}"
+  : "${LAYERS:=2}" "${HIDDEN:=64}" "${HEADS:=4}" "${KV_HEADS:=2}" "${VISION_DEPTH:=2}" "${VISION_HIDDEN:=32}" "${VISION_HEADS:=2}"
+  : "${STAGE0_SECONDS:=20}" "${STAGE0_BATCH:=4}" "${STAGE0_LR:=3e-3}" "${STAGE0_REPLAY:=0}"
+  : "${SFT_SECONDS:=0}" "${SFT_RATE:=4}" "${SFT_BATCH:=4}" "${SFT_LR:=2e-3}" "${SFT_STEPS:=4}" "${SFT_LOG_STEPS:=1}"
+  : "${GRPO_STEPS:=2}" "${GRPO_VIDEOS:=2}" "${GRPO_G:=2}" "${GRPO_LR:=1e-4}" "${GRPO_MICRO:=4}" "${GRPO_FAST:=0}"
+  : "${EVAL_TOKENS:=24}" "${EVAL_BATCH:=8}" "${EARLY_TOKENS:=8}" "${EVAL_THREADS:=2}"
+  : "${GRPO_TOKENS:=24}"
+else
+  echo "SCALE must be gpu or tiny (got $SCALE)" >&2
+  exit 2
+fi
+: "${WORK:=$ROOT/runs/scratch/$SCALE}" "${REUSE:=1}" "${PRESET:=easy}" "${HARD_PRESET:=medium}" "${INIT_STD:=0.02}"
+: "${TOKENS_PER_SECOND:=$(( (FPS + 1) / 2 ))}" "${STAGE0:=1}" "${SFT_RCS:=true}" "${SFT_CURRICULUM:=0}"
+: "${CURRICULUM_MAX:=4}" "${CURRICULUM_SHARE:=0.3}" "${VISION_LR:=}" "${SFT_TRAIN_VISION:=0}" "${GRPO_TOKENS:=$EVAL_TOKENS}" "${SEED:=0}"
+PIXELS=$(( SIZE * SIZE ))
+mkdir -p "$WORK" "$OUT/logs" "$OUT/eval" "$OUT/artifacts"
+DATA=$WORK/data
+VIDEO_FLAGS=(--fps "$FPS" --max_frames 256 --min_pixels "$PIXELS" --max_pixels "$PIXELS")
+
+# ------------------------------------------------------------------------------------------ helpers
+START=$(date +%s.%N)
+elapsed() { awk -v a="$(date +%s.%N)" -v b="$START" 'BEGIN { printf "%.1f", a - b }'; }
+log() { printf '[%5.0fs] %s\n' "$(elapsed)" "$*" | tee -a "$OUT/run.log"; }
+STAGE0_CMD=("$PY" -m actrep stage0)
+ACTREP=("$PY" -m actrep)
+
+# DEPS="dir ..." run_stage NAME DIR CMD...: run CMD (output in OUT/logs/NAME.log) unless DIR/.done holds
+# the same command and the same runs of the stages it depends on (their .nonce); a rerun of an
+# upstream stage gives it a new nonce, so everything downstream reruns too.
+run_stage() {
+  local name=$1 dir=$2
+  shift 2
+  local key dep
+  key=$(printf '%q ' "$@")
+  printf '# %s\n%s\n\n' "$name" "$key" >> "$OUT/commands.sh"
+  for dep in ${DEPS:-}; do key+=$'\n'"after $dep: $(cat "$dep/.nonce" 2>/dev/null || echo missing)"; done
+  if [[ $REUSE == 1 && -n $dir && -f $dir/.done && "$(cat "$dir/.done")" == "$key" ]]; then
+    log "$name: reused $dir (finished earlier with the same command and inputs)"
+    printf '%s\t0\treused\n' "$name" >> "$OUT/timings.tsv"
+    return 0
+  fi
+  [[ -n $dir ]] && rm -rf "$dir"
+  log "$name: started"
+  local t0 dt
+  t0=$(date +%s.%N)
+  if ! "$@" > "$OUT/logs/$name.log" 2>&1; then
+    log "$name: FAILED; the end of $OUT/logs/$name.log:"
+    tail -n 40 "$OUT/logs/$name.log" >&2
+    exit 1
+  fi
+  dt=$(awk -v a="$(date +%s.%N)" -v b="$t0" 'BEGIN { printf "%.1f", a - b }')
+  if [[ -n $dir ]]; then
+    mkdir -p "$dir"
+    printf '%s' "$key" > "$dir/.done"
+    date +%s%N > "$dir/.nonce"
+  fi
+  printf '%s\t%s\t\n' "$name" "$dt" >> "$OUT/timings.tsv"
+  log "$name: done in ${dt} s"
+}
+BG_PIDS=()
+run_bg() { "$@" & BG_PIDS+=($!); }
+wait_bg() {
+  local pid failed=0
+  for pid in "${BG_PIDS[@]}"; do wait "$pid" || failed=1; done
+  BG_PIDS=()
+  [[ $failed == 0 ]] || { log "a background stage failed"; exit 1; }
+}
+
+machine_info() {
+  {
+    echo "date: $(date -u +%FT%TZ)"
+    echo "host: $(hostname)"
+    echo "mode: $MODE  scale: $SCALE  work: $WORK"
+    echo "git: $(git rev-parse HEAD 2>/dev/null || echo none) ($(git status --short 2>/dev/null | wc -l) changed files)"
+    echo "cpu: $(lscpu 2>/dev/null | sed -n 's/^Model name: *//p') x $CORES cores"
+    echo "memory: $(free -g 2>/dev/null | awk '/Mem:/ {print $2 " GiB"}'); /dev/shm: $(df -h /dev/shm 2>/dev/null | awk 'NR == 2 {print $2}')"
+    echo "gpu: $(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null || echo none)"
+    "$PY" -c "import sys, torch, transformers, trl, accelerate, av; print('python', sys.version.split()[0]); print('torch', torch.__version__, 'cuda', torch.version.cuda); print('transformers', transformers.__version__, 'trl', trl.__version__, 'accelerate', accelerate.__version__, 'av', av.__version__)"
+    echo "stage0 command: ${STAGE0_CMD[*]}"
+  } > "$OUT/machine.txt" 2>&1
+}
+
+# ------------------------------------------------------------------------------------------- stages
+synth_flags=(--size "$SIZE" --fps "$FPS" --duration "$DURATION" --min_count 1 --max_count "$MAX_COUNT" --workers "$WORKERS" --quiet --overwrite)
+stage_data() {
+  run_stage synth_train "$DATA/train" "${ACTREP[@]}" synth --out "$DATA/train" --n "$N_TRAIN" --seed "$SEED" --splits train=1 --preset "$PRESET" "${synth_flags[@]}"
+  run_stage synth_test_id "$DATA/test_id" "${ACTREP[@]}" synth --out "$DATA/test_id" --n "$N_TEST" --seed $(( SEED + 1001 )) --splits test=1 --preset "$PRESET" "${synth_flags[@]}"
+  run_stage synth_test_hard "$DATA/test_hard" "${ACTREP[@]}" synth --out "$DATA/test_hard" --n "$N_HARD" --seed $(( SEED + 2002 )) --splits test=1 --preset "$HARD_PRESET" "${synth_flags[@]}"
+}
+
+stage_model() {
+  # Qwen2.5-VL's temporal rope step per frame pair is long(tokens_per_second * 2 / fps): the tiny
+  # builder's 2 tokens/s would give consecutive 8 fps frame pairs the same position.
+  run_stage model "$WORK/model" bash -c '
+    "$1" -m actrep model tiny --family qwen2_5_vl --out "$2" --layers "$3" --hidden "$4" --heads "$5" --kv_heads "$6" \
+      --vision_depth "$7" --vision_hidden "$8" --vision_heads "$9" --init_std "${10}" --seed "${11}" &&
+    "$1" -c "import json, sys; p = sys.argv[1] + \"/config.json\"; c = json.load(open(p)); c[\"vision_config\"][\"tokens_per_second\"] = int(sys.argv[2]); json.dump(c, open(p, \"w\"), indent=2)" "$2" "${12}"' \
+    _ "$PY" "$WORK/model" "$LAYERS" "$HIDDEN" "$HEADS" "$KV_HEADS" "$VISION_DEPTH" "$VISION_HIDDEN" "$VISION_HEADS" "$INIT_STD" "$SEED" "$TOKENS_PER_SECOND"
+}
+
+stage_stage0() {
+  if [[ $STAGE0 == 1 ]]; then
+    DEPS="$WORK/model $DATA/train $DATA/test_id $DATA/test_hard" run_stage stage0 "$WORK/stage0" "${STAGE0_CMD[@]}" --config recipes/scratch/stage0.yaml \
+      --model_name_or_path "$WORK/model" --train_data "$DATA/train" --eval_data "$DATA/test_id" "$DATA/test_hard" \
+      --output_dir "$WORK/stage0" --max_time_s "$STAGE0_SECONDS" --batch_size "$STAGE0_BATCH" --learning_rate "$STAGE0_LR" \
+      --num_workers "$WORKERS" --max_replay "$STAGE0_REPLAY" --eval_limit "$N_TEST" --seed "$SEED" "${VIDEO_FLAGS[@]}"
+    START_MODEL=$WORK/stage0
+  else
+    START_MODEL=$WORK/model
+  fi
+}
+
+stage_cot() {
+  DEPS="$DATA/train" run_stage cot "$DATA/cot" bash -c '"$1" -m actrep cot "$2" --out "$3/train_cot.jsonl" --workers 8 &&
+    "$1" -c "import json, sys; rows = [json.loads(l) for l in open(sys.argv[1])]; open(sys.argv[2], \"w\").writelines(json.dumps(r) + \"\n\" for r in rows if r[\"gt_count\"] <= int(sys.argv[3]))" \
+      "$3/train_cot.jsonl" "$3/train_cot_low.jsonl" "$4"' _ "$PY" "$DATA/train" "$DATA/cot" "$CURRICULUM_MAX"
+}
+
+sft_steps() {
+  # SFT_STEPS wins; else SFT_SECONDS x rate / batch, the rate capped by the data rate stage 0 measured.
+  if [[ -n ${SFT_STEPS:-} ]]; then echo "$SFT_STEPS"; return; fi
+  "$PY" - "$WORK/stage0/stage0_metrics.json" "$SFT_SECONDS" "$SFT_RATE" "$SFT_BATCH" <<'EOF'
+import json, sys
+from pathlib import Path
+path, seconds, rate, batch = Path(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
+if path.exists():
+    train = json.loads(path.read_text())["train"]
+    if train.get("data_wait_share", 0) > 0.3:  # stage 0 was data-bound: SFT cannot decode faster
+        rate = min(rate, 0.9 * train["clips_per_s"])
+print(max(10, int(seconds * rate / batch)))
+EOF
+}
+
+# stage_sft NAME RCS: SFT from START_MODEL into WORK/NAME
+stage_sft() {
+  local name=$1 rcs=$2 steps flags=()
+  steps=$(sft_steps)
+  [[ $SFT_TRAIN_VISION == 1 ]] && flags+=(--train_vision true)
+  if [[ -n $VISION_LR ]]; then
+    if "${ACTREP[@]}" sft --help 2>/dev/null | grep -q -- --vision_learning_rate; then
+      flags+=(--train_vision true --vision_learning_rate "$VISION_LR")
+    else
+      log "VISION_LR ignored: this actrep sft has no --vision_learning_rate (docs/from_scratch.md)"
+    fi
+  fi
+  local common=(--config recipes/scratch/sft.yaml --rcs "$rcs" --learning_rate "$SFT_LR" --per_device_train_batch_size "$SFT_BATCH"
+                --effective_batch_size "$SFT_BATCH" --dataloader_num_workers "$WORKERS" --logging_steps "$SFT_LOG_STEPS" --seed "$SEED" "${VIDEO_FLAGS[@]}" "${flags[@]}")
+  if [[ $SFT_CURRICULUM == 1 ]]; then
+    local first
+    first=$("$PY" -c "print(max(1, int($steps * $CURRICULUM_SHARE)))")
+    DEPS="$START_MODEL $DATA/cot" run_stage "${name}_low" "$WORK/${name}_low" "${ACTREP[@]}" sft "${common[@]}" --model_name_or_path "$START_MODEL" \
+      --train_data "$DATA/cot/train_cot_low.jsonl" --output_dir "$WORK/${name}_low" --max_steps "$first"
+    DEPS="$WORK/${name}_low $DATA/cot" run_stage "$name" "$WORK/$name" "${ACTREP[@]}" sft "${common[@]}" --model_name_or_path "$WORK/${name}_low" \
+      --train_data "$DATA/cot/train_cot.jsonl" --output_dir "$WORK/$name" --max_steps $(( steps - first > 1 ? steps - first : 1 ))
+  else
+    DEPS="$START_MODEL $DATA/cot" run_stage "$name" "$WORK/$name" "${ACTREP[@]}" sft "${common[@]}" --model_name_or_path "$START_MODEL" \
+      --train_data "$DATA/cot/train_cot.jsonl" --output_dir "$WORK/$name" --max_steps "$steps"
+  fi
+}
+
+# stage_grpo NAME FROM RCS REWARDS...
+grpo_fast=()
+[[ $GRPO_FAST == 1 ]] && grpo_fast=(--fast_vision_attention true --fast_decode true)
+stage_grpo() {
+  local name=$1 from=$2 rcs=$3
+  shift 3
+  DEPS="$from $DATA/train" run_stage "$name" "$WORK/$name" "${ACTREP[@]}" grpo --config recipes/scratch/grpo.yaml --model_name_or_path "$from" \
+    --train_data "$DATA/train" --output_dir "$WORK/$name" --rcs "$rcs" --max_steps "$GRPO_STEPS" --learning_rate "$GRPO_LR" \
+    --videos_per_step "$GRPO_VIDEOS" --num_generations "$GRPO_G" --micro_batch_size "$GRPO_MICRO" \
+    --max_completion_length "$GRPO_TOKENS" --dataloader_num_workers "$EVAL_THREADS" --seed "$SEED" "${grpo_fast[@]}" --rewards "$@"
+}
+
+# stage_eval NAME SET TOKENS MODEL:RUN...: evaluate into WORK/eval/NAME, copy the runs to OUT/eval/SET/RUN
+stage_eval() {
+  local name=$1 set=$2 tokens=$3
+  shift 3
+  local models=() runs=() spec
+  for spec in "$@"; do models+=("${spec%%:*}"); runs+=("${spec##*:}"); done
+  DEPS="${models[*]} $DATA/$set" run_stage "eval_$name" "$WORK/eval/$name" "${ACTREP[@]}" eval --config recipes/scratch/eval.yaml --model "${models[@]}" \
+    --run_names "${runs[@]}" --data "$DATA/$set" --out "$WORK/eval/$name" --max_new_tokens "$tokens" --batch_size "$EVAL_BATCH" \
+    --decode_workers "$EVAL_THREADS"
+  local run
+  for run in "${runs[@]}"; do
+    mkdir -p "$OUT/eval/$set"
+    rm -rf "$OUT/eval/$set/$run"
+    cp -r "$WORK/eval/$name/$run" "$OUT/eval/$set/$run"
+  done
+}
+
+copy_artifacts() {
+  local dir name
+  for dir in "$@"; do
+    [[ -d $dir ]] || continue
+    name=$(basename "$dir")
+    mkdir -p "$OUT/artifacts/$name"
+    for f in actrep_settings.json stage0_metrics.json metrics.jsonl arguments.json completions.jsonl config.json; do
+      [[ -f $dir/$f ]] && cp "$dir/$f" "$OUT/artifacts/$name/"
+    done
+    [[ -d $dir/runs ]] && cp -r "$dir/runs" "$OUT/artifacts/$name/tensorboard"
+  done
+  cp -r recipes/scratch "$OUT/artifacts/recipes"
+}
+
+report() {
+  local set=$1 title=$2
+  shift 2
+  local runs=() r
+  for r in "$@"; do [[ -f $OUT/eval/$set/$r/metrics.json ]] && runs+=("$OUT/eval/$set/$r"); done
+  [[ ${#runs[@]} -gt 0 ]] || return 0
+  run_stage "report_$set" "" "${ACTREP[@]}" report "${runs[@]}" --out "$OUT/report_$set.html" --title "$title" --max_videos 12
+}
+
+summarize() {
+  "$PY" results/scratch/plot_curves.py --out "$OUT" --work "$WORK" --mode "$MODE" --scale "$SCALE" --elapsed "$(elapsed)" "$@" 2>&1 | tee -a "$OUT/run.log"
+}
+
+plan() {
+  local steps
+  steps=$(SFT_STEPS=${SFT_STEPS:-} sft_steps)
+  log "mode $MODE, scale $SCALE, $CORES cores, $WORKERS workers; work in $WORK; results in $OUT"
+  log "plan: $N_TRAIN training clips (${DURATION} s, ${FPS} fps, ${SIZE}x${SIZE}, counts 1-$MAX_COUNT, $PRESET); tests: $N_TEST ($PRESET, seed $(( SEED + 1001 ))), $N_HARD ($HARD_PRESET, seed $(( SEED + 2002 )))"
+  log "plan: model ${LAYERS}x${HIDDEN} LM + ${VISION_DEPTH}x${VISION_HIDDEN} vision; stage 0 ${STAGE0_SECONDS} s (STAGE0=$STAGE0); SFT ~${steps} steps x $SFT_BATCH clips (~${SFT_SECONDS} s at ${SFT_RATE} clips/s; refined after stage 0); GRPO $GRPO_STEPS steps x $GRPO_VIDEOS videos x $GRPO_G"
+}
+
+# -------------------------------------------------------------------------------------------- modes
+: > "$OUT/commands.sh"
+: > "$OUT/timings.tsv"
+machine_info
+plan
+
+case $MODE in
+main)
+  # STAGE0=0 is the control run: its SFT/GRPO/eval runs get their own names, next to the main ones
+  TAG=$([[ $STAGE0 == 1 ]] && echo "" || echo "_nostage0")
+  SFT_NAME=sft$TAG GRPO_NAME=grpo$TAG
+  stage_data
+  stage_model
+  stage_stage0
+  stage_cot
+  run_bg stage_eval "early$TAG" test_id "$EARLY_TOKENS" "$WORK/model:base" $([[ $STAGE0 == 1 ]] && echo "$WORK/stage0:stage0")
+  stage_sft "$SFT_NAME" "$SFT_RCS"
+  wait_bg
+  # SFT's evaluations overlap GRPO (different processes; the GPU has room for both)
+  ( stage_eval "${SFT_NAME}_id" test_id "$EVAL_TOKENS" "$WORK/$SFT_NAME:$SFT_NAME"; stage_eval "${SFT_NAME}_hard" test_hard "$EVAL_TOKENS" "$WORK/$SFT_NAME:$SFT_NAME" ) &
+  BG_PIDS+=($!)
+  stage_grpo "$GRPO_NAME" "$WORK/$SFT_NAME" "$SFT_RCS" count_hybrid:1.0 count_format:1.0
+  run_bg stage_eval "${GRPO_NAME}_id" test_id "$EVAL_TOKENS" "$WORK/$GRPO_NAME:$GRPO_NAME"
+  run_bg stage_eval "${GRPO_NAME}_hard" test_hard "$EVAL_TOKENS" "$WORK/$GRPO_NAME:$GRPO_NAME"
+  wait_bg
+  report test_id "ActRep from scratch: in-distribution test ($PRESET, held-out seed)" base stage0 "$SFT_NAME" "$GRPO_NAME"
+  report test_hard "ActRep from scratch: harder preset ($HARD_PRESET)" "$SFT_NAME" "$GRPO_NAME"
+  copy_artifacts "$WORK/stage0" "$WORK/$SFT_NAME" "$WORK/${SFT_NAME}_low" "$WORK/$GRPO_NAME"
+  stage0_args=()
+  [[ $STAGE0 == 1 ]] && stage0_args=(--stage0 "$WORK/stage0")
+  summarize "${stage0_args[@]}" --sft "$SFT_NAME=$WORK/$SFT_NAME" --grpo "$GRPO_NAME=$WORK/$GRPO_NAME"
+  ;;
+ablation_rcs)
+  stage_data
+  stage_model
+  stage_stage0
+  stage_cot
+  stage_sft sft_norcs false
+  run_bg stage_eval sft_norcs_id test_id "$EVAL_TOKENS" "$WORK/sft_norcs:sft_norcs"
+  stage_grpo grpo_norcs "$WORK/sft_norcs" false count_hybrid:1.0 count_format:1.0
+  run_bg stage_eval grpo_norcs_id test_id "$EVAL_TOKENS" "$WORK/grpo_norcs:grpo_norcs"
+  wait_bg
+  # the arms with RCS: the main run's evaluations when they exist in WORK
+  for pair in sft_id:sft grpo_id:grpo; do
+    src=$WORK/eval/${pair%%:*}/${pair##*:}
+    [[ -f $src/metrics.json ]] && { rm -rf "$OUT/eval/test_id/${pair##*:}"; cp -r "$src" "$OUT/eval/test_id/${pair##*:}"; }
+  done
+  report test_id "ActRep from scratch: with vs without RCS" sft sft_norcs grpo grpo_norcs
+  copy_artifacts "$WORK/sft_norcs" "$WORK/grpo_norcs" "$WORK/grpo"
+  summarize --sft sft_norcs="$WORK/sft_norcs" --grpo grpo_norcs="$WORK/grpo_norcs" --grpo grpo="$WORK/grpo"
+  ;;
+ablation_rewards)
+  stage_data
+  stage_model
+  stage_stage0
+  stage_cot
+  stage_sft sft "$SFT_RCS"
+  run_bg stage_eval sft_id test_id "$EVAL_TOKENS" "$WORK/sft:sft"
+  variants=(grpo:count_hybrid:1.0 grpo_linear:count_linear:1.0)
+  if "$PY" -c "import sys; from actrep.rewards import REWARDS; sys.exit('count_exact' not in REWARDS)"; then
+    variants+=(grpo_exact:count_exact:1.0)
+  else
+    log "count_exact is not in the reward registry (actrep/rewards.py): the exact-only arm is skipped (docs/from_scratch.md)"
+  fi
+  for v in "${variants[@]}"; do
+    name=${v%%:*}
+    stage_grpo "$name" "$WORK/sft" "$SFT_RCS" "${v#*:}" count_format:1.0
+    run_bg stage_eval "${name}_id" test_id "$EVAL_TOKENS" "$WORK/$name:$name"
+  done
+  wait_bg
+  report test_id "ActRep from scratch: GRPO reward ablation" sft grpo grpo_linear grpo_exact
+  copy_artifacts "$WORK/grpo" "$WORK/grpo_linear" "$WORK/grpo_exact"
+  grpo_args=()
+  for v in "${variants[@]}"; do grpo_args+=(--grpo "${v%%:*}=$WORK/${v%%:*}"); done
+  summarize "${grpo_args[@]}"
+  ;;
+esac
+log "finished in $(printf '%.0f' "$(elapsed)") s; results in $OUT"

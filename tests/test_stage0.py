@@ -1,0 +1,252 @@
+"""Stage 0 (vision alignment for from-scratch models) and the from-scratch pipeline script."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+# ------------------------------------------------------------------------------------------ targets
+
+
+def _spec(index=3, **overrides):
+    from actrep.synth import SynthConfig, sample_spec
+
+    cfg = SynthConfig(size="56", fps=8.0, duration=6.0, min_count=2, max_count=6, preset="medium", **overrides)
+    return sample_spec(seed=5, cfg=cfg, index=index)
+
+
+def test_frame_targets_follow_frame_phases():
+    from actrep.synth import frame_phases
+    from actrep.train.stage0_data import frame_targets
+
+    for index in range(6):
+        spec = _spec(index)
+        targets = frame_targets(spec.frames, spec.intervals)
+        _, progress = frame_phases(spec)
+        np.testing.assert_allclose(targets[:, 0], np.cos(2 * np.pi * progress), atol=1e-6)
+        np.testing.assert_allclose(targets[:, 1], np.sin(2 * np.pi * progress), atol=1e-6)
+        for t in range(spec.frames):
+            inside = any(s <= t < e for s, e in spec.intervals)
+            assert targets[t, 2] == float(inside)
+            assert targets[t, 3] == float(any(t == s for s, _ in spec.intervals))
+            assert targets[t, 4] == float(any(t == e for _, e in spec.intervals))
+        # idle frames hold the rest pose: angle 0, like every boundary frame
+        idle = targets[:, 2] == 0
+        np.testing.assert_allclose(targets[idle, 0], 1.0, atol=1e-6)
+        assert int(targets[:, 3].sum()) == spec.count
+
+
+@pytest.mark.parametrize("fps, offset", [(8.0, 0), (4.0, 0), (8.0, 5), (3.0, 5)])
+def test_pair_targets_align_with_the_pipeline_sampled_frames(fps, offset):
+    """Each temporal patch = two consecutive sampled frames; events land in the pair whose span holds them."""
+    from actrep.models.registry import get_family
+    from actrep.train.stage0_data import frame_targets, pair_targets
+    from actrep.video import VideoSettings, sample_indices
+
+    spec = _spec(4)
+    family = get_family("qwen2_5_vl")
+    clip_frames = spec.frames - offset
+    indices = sample_indices(family, clip_frames, spec.fps, VideoSettings(fps=fps, max_frames=256))
+    frames = frame_targets(spec.frames, spec.intervals)
+    pairs = pair_targets(frames, indices, offset, clip_frames)
+    assert len(pairs) == math.ceil(len(indices) / 2)
+    starts = {s for s, _ in spec.intervals}
+    ends = {e for _, e in spec.intervals}
+    file_idx = [int(i) + offset for i in indices]
+    for j in range(len(pairs)):
+        a, b = file_idx[2 * j], file_idx[min(2 * j + 1, len(file_idx) - 1)]
+        stop = file_idx[2 * j + 2] if 2 * j + 2 < len(file_idx) else offset + clip_frames
+        np.testing.assert_allclose(pairs[j, :3], (frames[a, :3] + frames[b, :3]) / 2, atol=1e-6)
+        assert pairs[j, 3] == float(any(a <= s < stop for s in starts))
+        assert pairs[j, 4] == float(any(a <= e < stop for e in ends))
+    if fps == spec.fps and offset == 0:  # dense sampling: every boundary frame is seen, once
+        assert pairs[:, 3].sum() == spec.count
+
+
+def test_pair_targets_refuse_frames_outside_the_clip():
+    """transformers' sample_frames can return an index one past the end (float arange), e.g. 41 frames
+    sampled at 3 of 8 fps; the targets must not silently read another clip's frames."""
+    from actrep.errors import ActRepError
+    from actrep.train.stage0_data import frame_targets, pair_targets
+
+    frames = frame_targets(48, [(8, 20), (20, 30)])
+    with pytest.raises(ActRepError, match="outside the clip"):
+        pair_targets(frames, np.array([0, 3, 6, 41]), 7, 41)
+
+
+def test_dataset_targets_match_the_processor_temporal_patches(tmp_path, tiny_checkpoints):
+    """A rendered clip through load_video + encode: as many target rows as temporal patches, and the
+    same pixels as the processor call SFT/eval make."""
+    from actrep.data.manifest import load_samples
+    from actrep.models.registry import get_family, load_processor
+    from actrep.synth import SynthConfig, write_dataset
+    from actrep.train.stage0_data import Stage0Collator, Stage0Dataset
+    from actrep.video import VideoSettings, encode, load_video
+
+    data = tmp_path / "data"
+    write_dataset(SynthConfig(out=str(data), n=3, seed=2, size="56", fps=8.0, duration=4.0, max_count=5,
+                              splits="train=1", workers=1, quiet=True))
+    settings = VideoSettings(fps=8.0, max_frames=64, min_pixels=56 * 56, max_pixels=56 * 56)
+    family = get_family("qwen2_5_vl")
+    processor = load_processor(str(tiny_checkpoints["qwen2_5_vl"]))
+    samples = load_samples(data, splits=["train"])
+    dataset = Stage0Dataset(samples, family, settings)
+    batch = Stage0Collator(processor, settings)([dataset[i] for i in range(3)])
+    assert batch["targets"].shape[0] == int(batch["video_grid_thw"][:, 0].sum())
+    assert batch["targets"][:, 3].sum() == sum(s.count for s in samples)
+    reference = encode(processor, ["<|vision_start|><|video_pad|><|vision_end|>"] * 3,
+                       [load_video(s.video_path, family, settings) for s in samples], settings)
+    assert torch.equal(reference["pixel_values_videos"], batch["pixel_values_videos"])
+
+
+# -------------------------------------------------------------------------------------- components
+
+
+def test_lr_schedule_and_probe_counters():
+    from actrep.train.stage0 import count_from_phase, count_from_starts, lr_factor
+
+    assert lr_factor(0.0, 0.1, 0.0) == 0.0
+    assert lr_factor(0.1, 0.1, 0.0) == pytest.approx(1.0)
+    assert lr_factor(1.0, 0.1, 0.05) == pytest.approx(0.05)
+    assert count_from_starts([0.9, 0.8, 0.1, 0.2, 0.7, 0.1, 0.6]) == 3
+    angles = np.concatenate([np.zeros(3), np.linspace(0, 2 * np.pi, 6, endpoint=False), np.linspace(0, 2 * np.pi, 5, endpoint=False), [0, 0]])
+    assert count_from_phase(list(zip(np.cos(angles), np.sin(angles)))) == 2
+
+
+@pytest.mark.parametrize("family", ["qwen2_5_vl", "qwen3_vl"])
+def test_fast_vision_features_match_the_stock_path(tiny_checkpoints, family):
+    """Stage 0 trains through the batched vision attention; the features (and so the saved tower) are the stock ones."""
+    from actrep.models.registry import ModelArguments, load_model
+    from actrep.train.stage0 import video_features
+
+    model, _, _ = load_model(ModelArguments(str(tiny_checkpoints[family]), dtype="float32"))
+    patch = model.config.vision_config.patch_size
+    grid = torch.tensor([[3, 6, 6], [2, 6, 6]]) if patch == 14 else torch.tensor([[3, 4, 4], [2, 4, 4]])
+    torch.manual_seed(0)
+    batch = {"pixel_values_videos": torch.randn(int(grid.prod(-1).sum()), 3 * 2 * patch * patch), "video_grid_thw": grid}
+    with torch.no_grad():
+        fast, _ = video_features(model, batch, "cpu", fast=True)
+        stock, _ = video_features(model, batch, "cpu", fast=False)
+    torch.testing.assert_close(fast, stock, atol=1e-5, rtol=1e-4)
+
+
+def test_pool_pairs_averages_the_tokens_of_each_temporal_patch():
+    from actrep.train.stage0 import pool_pairs
+
+    grid = torch.tensor([[2, 4, 4], [1, 4, 8]])  # 4 tokens per pair, then 8
+    features = torch.arange(16, dtype=torch.float32).repeat_interleave(1).view(-1, 1).expand(-1, 3).clone()
+    pooled = pool_pairs(features, grid)
+    assert pooled.shape == (3, 3)
+    assert pooled[:, 0].tolist() == [1.5, 5.5, 11.5]
+
+
+# ------------------------------------------------------------------------------------- the command
+
+
+def test_stage0_trains_saves_and_reloads(tmp_path, tiny_checkpoints, synth_data):
+    """A few CPU steps: the loss drops, only the vision side changes, the checkpoint reloads with plain
+    transformers and carries actrep_settings.json with the video settings used."""
+    from safetensors.torch import load_file
+    from transformers import AutoModelForImageTextToText, AutoProcessor
+
+    from actrep.settings import load_settings
+    from actrep.train import stage0
+
+    start = tiny_checkpoints["qwen2_5_vl"]
+    out = tmp_path / "stage0"
+    code = stage0.main([
+        "--model_name_or_path", str(start), "--train_data", str(synth_data), "--eval_data", str(synth_data),
+        "--eval_splits", "train", "--output_dir", str(out), "--max_steps", "30", "--batch_size", "4",
+        "--learning_rate", "3e-3", "--warmup_ratio", "0.1", "--num_workers", "0", "--logging_steps", "1",
+        "--fps", "4", "--max_frames", "16", "--min_pixels", "3136", "--max_pixels", "3136", "--seed", "0"])
+    assert code == 0
+    log = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert len(log) == 30
+    first = np.mean([r["loss"] for r in log[:4]])
+    last = np.mean([r["loss"] for r in log[-4:]])
+    assert last < 0.85 * first, (first, last)
+
+    settings = load_settings(out)
+    assert settings is not None and settings.family == "qwen2_5_vl"
+    assert settings.video.fps == 4.0 and settings.video.max_pixels == 3136
+    model = AutoModelForImageTextToText.from_pretrained(str(out))
+    AutoProcessor.from_pretrained(str(out))
+    assert type(model).__name__ == "Qwen2_5_VLForConditionalGeneration"
+    before, after = load_file(str(start / "model.safetensors")), load_file(str(out / "model.safetensors"))
+    changed = {k for k in before if not torch.equal(before[k], after[k])}
+    assert changed and all("visual" in k for k in changed), sorted(changed)[:5]
+    assert any("merger" in k for k in changed) and any("blocks" in k for k in changed)
+    head = torch.load(out / "stage0_head.pt")
+    assert head["targets"] == ["cos", "sin", "active", "start", "end"]
+    summary = json.loads((out / "stage0_metrics.json").read_text())
+    assert summary["train"]["steps"] == 30
+    probe = summary["probe"][synth_data.name]
+    assert 0 <= probe["count_from_starts"]["obo"] <= 1 and probe["videos"] == 8
+
+
+def test_match_text_rms_rescales_tokens_and_head_together(tiny_checkpoints, synth_data):
+    """The saved merger emits tokens at the LM embedding RMS and the saved head gives the same outputs."""
+    from actrep.models.registry import ModelArguments, load_model
+    from actrep.train.stage0 import Stage0Head, pool_pairs, rescale_merger_output
+
+    model, _, _ = load_model(ModelArguments(str(tiny_checkpoints["qwen2_5_vl"]), dtype="float32"))
+    grid = torch.tensor([[2, 4, 4]])
+    pixels = torch.randn(32, 3 * 2 * 14 * 14)
+    head = Stage0Head(model.config.vision_config.out_hidden_size, hidden=8)
+    with torch.no_grad():
+        features = torch.cat(list(model.model.get_video_features(pixels, grid, return_dict=True).pooler_output))
+        before = head(pool_pairs(features, grid))
+        rescale_merger_output(model, head, 3.0)
+        scaled = torch.cat(list(model.model.get_video_features(pixels, grid, return_dict=True).pooler_output))
+        after = head(pool_pairs(scaled, grid))
+    torch.testing.assert_close(scaled, 3.0 * features, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(after, before, atol=1e-5, rtol=1e-4)
+
+
+def test_cli_errors_are_one_line(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "actrep.train.stage0", "--train_data", str(tmp_path)],
+                            capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1].startswith("error: give the starting checkpoint")
+
+
+# ------------------------------------------------------------------------------- the pipeline script
+
+
+@pytest.mark.slow
+def test_run_sh_tiny_end_to_end(tmp_path):
+    """`SCALE=tiny bash results/scratch/run.sh OUT` runs every stage on a CPU and writes the results."""
+    out, work = tmp_path / "out", tmp_path / "work"
+    env = {**os.environ, "SCALE": "tiny", "WORK": str(work), "PYTHON": sys.executable}
+    result = subprocess.run(["bash", "results/scratch/run.sh", str(out)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    summary = json.loads((out / "summary.json").read_text())
+    assert set(summary["eval"]["test_id"]) == {"base", "stage0", "sft", "grpo"}
+    assert set(summary["eval"]["test_hard"]) == {"sft", "grpo"}
+    assert summary["stage0"]["probe"]["test_id"]["videos"] == 6
+    for name in ("stage0.png", "sft.png", "grpo.png", "metrics.png"):
+        assert (out / "curves" / name).stat().st_size > 1000, name
+    for name in ("report_test_id.html", "report_test_hard.html", "machine.txt", "commands.sh", "timings.tsv", "summary.md"):
+        assert (out / name).exists(), name
+    assert "stage0" in (out / "commands.sh").read_text()
+    # the later stages reused the stage-0 video settings
+    settings = json.loads((out / "artifacts" / "grpo" / "actrep_settings.json").read_text())
+    assert settings["video"]["fps"] == 8.0 and settings["video"]["max_pixels"] == 56 * 56
+    config = json.loads((work / "model" / "config.json").read_text())
+    assert config["vision_config"]["tokens_per_second"] == 4
+    # a second run reuses every finished stage
+    again = subprocess.run(["bash", "results/scratch/run.sh", str(tmp_path / "out2")], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    timings = (tmp_path / "out2" / "timings.tsv").read_text()
+    assert "stage0\t0\treused" in timings and "grpo\t0\treused" in timings
