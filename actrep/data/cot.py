@@ -26,7 +26,8 @@ Above `group_threshold` repetitions the list is grouped (`reps 1-10: a-b, ...`) 
 does not give a 2,000-token reasoning.
 
 Library: `build_cot` (pure text), `cot_sample` (a Sample -> the Sample with fps, intervals and cot;
-`intervals=` takes any function that supplies per-rep intervals, e.g. pseudo-labels),
+`intervals=` takes any function that supplies per-rep intervals, e.g. pseudo-labels: `--pseudo_intervals`
+uses actrep.periodicity for rows that only have a count, `--pseudo_check` measures its agreement),
 `probe_videos` and `write_jsonl` (shared with `actrep rcs`).
 """
 
@@ -239,6 +240,10 @@ class CotArguments:
     descriptions: Literal["auto", "synthetic", "real"] = option(
         "auto", help="Scene/definition set: auto = synthetic for videos rendered by `actrep synth`, real otherwise.")
     workers: int = option(4, help="Videos probed in parallel.")
+    pseudo_intervals: bool = option(False, help="Rows with a count but no boundaries get intervals from the training-free "
+                                                "periodicity counter, constrained to exactly that count (marked pseudo_labelled).")
+    pseudo_check: bool = option(False, help="Report how well such pseudo-intervals agree with the true boundaries of the "
+                                            "annotated rows (mean interval IoU, count given).")
 
 
 def report_skips(console, title: str, skipped: list[tuple[str, str, str]], limit: int = 20) -> None:
@@ -283,17 +288,24 @@ def main(argv: list[str]) -> int:
     manifest = load_manifest(args.data, args.videos, args.splits or None)
     infos, failures = probe_videos(manifest.samples, args.workers)
     samples, skipped = usable_samples(manifest, infos, failures)
+    source = annotated_intervals
+    if args.pseudo_intervals:
+        from actrep.periodicity.baseline import pseudo_intervals
+
+        source = pseudo_intervals()
     rows, unannotated = [], 0
     for sample in samples:
         try:
             row = cot_sample(sample, infos.get(str(sample.video_path)), prompt.prompt_variant,
-                             args.group_threshold, args.group_size, args.descriptions)
+                             args.group_threshold, args.group_size, args.descriptions, intervals=source)
         except ActRepError as err:
             skipped.append((sample.where, sample.video_id, str(err).removeprefix(f"{sample.where}: ")))
             continue
         if row is None:
             unannotated += 1
         else:
+            if args.pseudo_intervals and sample.boundaries is None and sample.intervals is None and sample.count > 0:
+                row.extra["pseudo_labelled"] = True
             rows.append(row)
     console = Console()
     report_skips(console, "row(s) skipped (errors)", skipped)
@@ -303,5 +315,13 @@ def main(argv: list[str]) -> int:
     if not rows:
         raise ActRepError(f"{args.data}: no row with usable repetition intervals; nothing written")
     write_jsonl(args.out, rows)
-    console.print(f"wrote {len(rows)} row(s) with {prompt.prompt_variant!r} reasoning to {args.out}")
+    pseudo = sum(1 for r in rows if r.extra.get("pseudo_labelled"))
+    console.print(f"wrote {len(rows)} row(s) with {prompt.prompt_variant!r} reasoning to {args.out}"
+                  + (f" ({pseudo} with pseudo-intervals)" if pseudo else ""))
+    if args.pseudo_check:
+        from actrep.periodicity.baseline import pseudo_agreement
+
+        check = pseudo_agreement(samples, infos=infos)
+        console.print(f"pseudo-intervals vs annotated boundaries on {check['rows']} row(s): mean IoU "
+                      + (f"{check['mean_iou']:.3f}" if check["rows"] else "- (no annotated row)"))
     return 0

@@ -1,6 +1,7 @@
 """`actrep eval`: evaluate local checkpoints, batched, resumable, data-parallel over GPUs.
 
     actrep eval --model CKPT [CKPT ...] --data DATA [--videos DIR] [--out runs/eval]
+    actrep eval --baseline periodicity naive --data DATA          (training-free counters, same metrics)
     torchrun --nproc_per_node 2 -m actrep eval ...      (or accelerate launch -m actrep eval ...)
 
 Each checkpoint is evaluated with the video settings and prompt variant saved next to it by
@@ -49,6 +50,8 @@ class EvalArguments:
     attn_implementation: str = option("sdpa", help="sdpa, eager or flash_attention_2.")
     trust_remote_code: bool = option(False, help="Allow custom code from the checkpoint.")
     decode_workers: int = option(2, help="Threads decoding the next batch's videos while the model generates.")
+    baseline: list[str] = option([], help="Training-free counters evaluated like a model, one run each (baseline-NAME): "
+                                          "periodicity, naive. May be combined with --model.")
 
 
 def run_name_for(path: str) -> str:
@@ -117,12 +120,12 @@ def _remaining(samples, done: set[str], rank: int, world: int):
     return todo[rank::world]
 
 
-def evaluate_checkpoint(path, samples, run_dir: Path, args, video, prompt, state) -> dict | None:
+def evaluate_checkpoint(path, samples, run_dir: Path, args, video, prompt, state, counter=None) -> dict | None:
     """Evaluate one checkpoint into `run_dir`; returns metrics on rank 0 (None elsewhere)."""
     from actrep.answer import parse_completion
     from actrep.settings import PipelineSettings, save_settings
 
-    counter = LocalModelCounter(path, args, video, prompt, state.device)
+    counter = counter or LocalModelCounter(path, args, video, prompt, state.device)
     rank, world = state.process_index, state.num_processes
     merged = run_dir / PREDICTIONS
     rank_file = merged if world == 1 else run_dir / f"predictions.rank{rank}.jsonl"
@@ -183,8 +186,8 @@ def main(argv: list[str]) -> int:
 
     args, video, prompt = parse_config([EvalArguments, VideoSettings, PromptSettings], argv, prog="actrep eval",
                                        description="Evaluate local checkpoints on a dataset.")
-    if not args.model:
-        raise ActRepError("give at least one --model checkpoint")
+    if not args.model and not args.baseline:
+        raise ActRepError("give at least one --model checkpoint or --baseline")
     if not args.data:
         raise ActRepError("give the dataset with --data")
     if args.run_names and len(args.run_names) != len(args.model):
@@ -203,12 +206,17 @@ def main(argv: list[str]) -> int:
     names = args.run_names or [run_name_for(m) for m in args.model]
     if len(set(names)) != len(names):
         raise ActRepError(f"two checkpoints map to the same run name ({names}); give --run_names")
+    runs = [(path, name, None) for path, name in zip(args.model, names)]
+    if args.baseline:  # training-free counters (actrep.periodicity) with the same interface as a model
+        from actrep.periodicity.baseline import BaselineCounter
+
+        runs += [(f"baseline:{b}", f"baseline-{b}", BaselineCounter(b, video, prompt.prompt_variant)) for b in args.baseline]
     finished = []
     try:
-        for path, name in zip(args.model, names):
+        for path, name, counter in runs:
             run_dir = Path(args.out) / name
             run_dir.mkdir(parents=True, exist_ok=True)
-            metrics = evaluate_checkpoint(path, samples, run_dir, args, video, prompt, state)
+            metrics = evaluate_checkpoint(path, samples, run_dir, args, video, prompt, state, counter)
             if metrics is not None:
                 finished.append((name, metrics))
         if state.is_main_process:

@@ -1,0 +1,13 @@
+"""Training-free repetition counting: temporal self-similarity on motion and appearance features.
+
+    from actrep.periodicity import count_video, count_repetitions
+    result = count_video("clip.mp4")                  # PeriodicityResult(count, intervals, confidence, period_s)
+    result = count_video("clip.mp4", count=12)        # constrained: exactly 12 repetitions (pseudo-intervals)
+
+`naive_count` is the reference row (`actrep eval --baseline naive`). See docs/periodicity.md.
+"""
+
+from actrep.periodicity.counter import PeriodicityConfig, PeriodicityResult, count_repetitions, count_video
+from actrep.periodicity.naive import naive_count
+
+__all__ = ["PeriodicityConfig", "PeriodicityResult", "count_repetitions", "count_video", "naive_count"]

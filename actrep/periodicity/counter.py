@@ -1,0 +1,189 @@
+"""count_repetitions: frames in, count + per-repetition intervals + confidence out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from actrep.periodicity import segment, ssm
+from actrep.periodicity.features import Features, frame_features, motion, prepare
+
+
+@dataclass
+class PeriodicityConfig:
+    max_fps: float = 10.0  # analysed frame rate: faster videos are decimated by an integer step (30 fps -> 10)
+    size: int = 128  # longest side of the analysed frames, px
+    min_period_s: float = 0.3  # shortest repetition considered (never below 3 analysed frames)
+    max_period_s: float = 8.0  # longest repetition considered
+    slack: float = 0.25  # tempo change tolerated between neighbouring repetitions (share of the length)
+    flow_weight: float = 1.0  # flow vs appearance in the self-similarity
+    appearance_weight: float = 1.0
+    speed_weight: float = 0.7  # the sign-free speed profile (Features.speed)
+    w_boundary: float = 5.6
+    rest_level: float = 0.5  # rest similarity above which a boundary is rewarded
+    w_repeat: float = 7.0
+    repeat_level: float = 0.55  # dissimilarity to the neighbouring span below which a repetition is rewarded
+    w_closure: float = 3.0
+    closure_level: float = 0.7  # start-to-end distance (relative to the spread) below which a repetition is rewarded
+    w_length: float = 1.0
+    length_sigma: float = 0.3  # log-normal width of the duration model
+    candidates: int = 3  # periods tried: this many of the shortest and of the deepest dips of the lag profile
+    w_active: float = 0.3
+    idle_level: float = 0.25  # motion energy (1 = the action's busy level) below which a frame is idle
+    min_rep_energy: float = 0.3  # the mean motion energy of each half of a repetition is at least this
+    w_count: float = 0.5  # evidence per repetition found (> 0 favours shorter repetitions over merged pairs)
+
+
+@dataclass
+class PeriodicityResult:
+    count: int
+    intervals: list[tuple[float, float]]  # seconds from the first frame
+    confidence: float  # 0..1
+    period_s: float | None = None  # the dominant period
+    debug: dict = field(default_factory=dict, repr=False)
+
+
+def count_repetitions(frames: np.ndarray, fps: float, config: PeriodicityConfig | None = None,
+                      count: int | None = None) -> PeriodicityResult:
+    cfg = config or PeriodicityConfig()
+    grey, rgb, wfps = prepare(np.asarray(frames), float(fps), cfg.max_fps, cfg.size)
+    T = len(grey)
+    if T < 4:
+        return _too_short(T, wfps, count)
+    return count_features(frame_features(motion(grey, rgb)), wfps, cfg, count)
+
+
+def count_features(f: Features, wfps: float, cfg: PeriodicityConfig, count: int | None = None) -> PeriodicityResult:
+    """The counting half of count_repetitions, on features of frames analysed at `wfps`."""
+    T = len(f.energy)
+    X = np.hstack([cfg.appearance_weight * ssm.standardise(f.appearance), cfg.flow_weight * ssm.standardise(f.flow),
+                   cfg.speed_weight * ssm.standardise(f.speed)])
+    lmin = max(3, int(round(cfg.min_period_s * wfps)))
+    lmax = max(lmin, min(T - 1, int(round(cfg.max_period_s * wfps))))
+    lengths = np.arange(lmin, lmax + 1)
+    G = ssm.lag_distances(X, min(T - 1, int(lmax * (1 + cfg.slack)) + 1))
+    energy = np.convolve(f.energy, np.ones(3) / 3, mode="same")
+    active = energy > cfg.idle_level
+    if active.sum() < 2:
+        active[:] = True
+    # How unlike its neighbouring span each span is, relative to how much the frames vary there:
+    # ~0 for a perfect repeat, ~1 for unrelated frames (slow motion compared with itself a moment
+    # later stays near 1, so short spans inside a slow repetition do not look periodic).
+    spread = ssm.local_spread(X, lengths)
+    D = ssm.repeat_dissimilarity(ssm.slack_min(G, lengths, cfg.slack), lengths) / spread
+    # Closure: a repetition ends in the state it started in (pose and motion), relative to the spread.
+    closure = G[:, lengths] / spread
+    beta = rest_similarity(ssm.standardise(f.appearance), energy, wfps)
+    # Evidence, roughly log-likelihood ratios measured on synthetic videos with known boundaries:
+    # boundary frames vs frames inside a repetition (beta), a repetition vs half of one (D), frames
+    # of a repetition vs idle frames (energy; per frame, so damped: neighbouring frames are correlated).
+    boundary = np.clip(cfg.w_boundary * (beta - cfg.rest_level), -2.0, 3.0)
+    repeat = np.clip(-cfg.w_repeat * (np.nan_to_num(D, nan=cfg.repeat_level) - cfg.repeat_level), -2.5, 1.0)
+    moving = cfg.w_active * np.clip(2.5 * np.log(np.maximum(energy, 1e-3) / cfg.idle_level), -2.5, 2.0)
+    closed = np.clip(-cfg.w_closure * (np.nan_to_num(closure, nan=10.0) - cfg.closure_level), -3.0, 1.5)
+    base = repeat + closed + _span_sums(moving, lengths) + cfg.w_count
+    ends = np.arange(T)[:, None] + lengths[None]
+    half = lengths // 2
+    first = _span_sums(energy, half)
+    second = _span_sums(energy, lengths) - first
+    still = (first < cfg.min_rep_energy * half[None]) | (second < cfg.min_rep_energy * (lengths - half)[None])
+    base[(ends > T - 1) | still] = -np.inf  # both halves of a repetition move
+    profile = ssm.lag_profile(G, active)
+    best = None
+    span = np.flatnonzero(active)
+    longest = max(lmin, (span[-1] - span[0]) // 2) if len(span) > 1 else lmax  # two repetitions fit
+    candidates = ssm.period_candidates(profile, lmin, longest, cfg.candidates) + _rest_periods(beta, active, lmin)
+    for period in candidates:
+        for _ in range(2):  # the duration model re-centred on the repetitions found
+            rep = base + cfg.w_length * _log_duration(lengths, period, cfg.length_sigma)[None]
+            score, reps = (segment.free(rep, boundary, lengths) if count is None
+                           else segment.exact(rep, boundary, lengths, count))
+            if best is None or score > best[0]:
+                best = (score, reps, period)
+            if not reps:
+                break
+            period = float(np.median([e - s for s, e in reps]))
+    score, reps, period = best
+    if count is not None and len(reps) != count:
+        reps = _even_split(active, count)
+    intervals = [(s / wfps, e / wfps) for s, e in reps]
+    return PeriodicityResult(len(reps), intervals, _confidence(D, reps, lengths), period / wfps,
+                             debug={"fps": wfps, "beta": beta, "energy": energy, "profile": profile, "mask": f.mask})
+
+
+def _rest_periods(beta: np.ndarray, active: np.ndarray, min_lag: int) -> list[float]:
+    """The typical gap between returns to the rest pose (peaks of beta) with motion in between:
+    another guess at the period, independent of the lag profile (which a drifting tempo smears)."""
+    from scipy.signal import find_peaks
+
+    peaks = find_peaks(beta, prominence=0.15, distance=min_lag)[0]
+    gaps = [b - a for a, b in zip(peaks[:-1], peaks[1:]) if active[a:b].mean() > 0.5]
+    return [float(np.median(gaps))] if gaps else []
+
+
+def _log_duration(lengths: np.ndarray, period: float, sigma: float) -> np.ndarray:
+    """The duration term: the shape of a log-normal around `period`, 0 at the period itself.
+
+    Not a normalised density on purpose: that would charge every repetition about log(period)
+    and so prefer a few long repetitions (any multiple of the period also repeats well)."""
+    return -np.log(lengths / period) ** 2 / (2 * sigma**2)
+
+
+def _span_sums(values: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """[T, n_lengths] sum of values[i : i + L] (spans past the end are cut)."""
+    T = len(values)
+    cs = np.concatenate([[0.0], np.cumsum(values)])
+    ends = np.minimum(np.arange(T)[:, None] + lengths[None], T)
+    return cs[ends] - cs[np.arange(T)][:, None]
+
+
+def rest_similarity(A: np.ndarray, energy: np.ndarray, fps: float) -> np.ndarray:
+    """beta[t] in 0..1: how much frame t looks like a rest pose (appearance only).
+
+    The rest poses are the first and the last quarter second: a recording starts and ends at rest
+    (and when it starts mid-action, boundaries at that phase still count the cycles). Two
+    templates, because the picture drifts (zoom, a moving occluder, lighting) and because an
+    action may end in another rest pose than it started in (a box set down on the other side).
+    """
+    n0 = max(1, int(round(0.25 * fps)))
+    d = np.min([((A - np.median(A[:n0], 0)) ** 2).sum(1), ((A - np.median(A[-n0:], 0)) ** 2).sum(1)], axis=0)
+    moving = energy > 0.1
+    scale = max(float(np.median(d[moving])) if moving.any() else float(np.median(d)), 1e-9)
+    return np.exp(-d / scale)
+
+
+def _confidence(D: np.ndarray, reps: list, lengths: np.ndarray) -> float:
+    """Mean periodicity of the repetitions found (1 - their dissimilarity to their neighbours)."""
+    if not reps:
+        return 0.5
+    dis = [D[s, e - s - lengths[0]] for s, e in reps]
+    return float(np.clip(1.0 - np.nanmean(dis), 0, 1)) if not np.all(np.isnan(dis)) else 0.3
+
+
+def _even_split(active: np.ndarray, count: int) -> list[tuple[int, int]]:
+    idx = np.flatnonzero(active)
+    a, b = (int(idx[0]), int(idx[-1])) if len(idx) >= 2 else (0, len(active) - 1)
+    edges = np.linspace(a, b, count + 1)
+    return [(float(edges[i]), float(edges[i + 1])) for i in range(count)]
+
+
+def _too_short(T: int, fps: float, count: int | None) -> PeriodicityResult:
+    if not count:
+        return PeriodicityResult(0, [], 0.0)
+    duration = max(T - 1, 1) / fps
+    return PeriodicityResult(count, [(duration * i / count, duration * (i + 1) / count) for i in range(count)], 0.0)
+
+
+def count_video(path, config: PeriodicityConfig | None = None, count: int | None = None,
+                clip_start: float | None = None, clip_end: float | None = None) -> PeriodicityResult:
+    """count_repetitions on a video file (or the clip [clip_start, clip_end] s of it), decoded at
+    `config.max_fps` and `config.size`; intervals are on the clip's clock (0.0 = its first frame)."""
+    from actrep.periodicity.reader import read_frames
+    from actrep.video import probe
+
+    cfg = config or PeriodicityConfig()
+    info = probe(path)
+    step = max(1, int(round(info.fps / cfg.max_fps)))
+    frames, info, _ = read_frames(path, step, cfg.size, clip_start, clip_end, info)
+    return count_repetitions(frames, info.fps / step, cfg, count)
