@@ -161,3 +161,32 @@ def test_vision_learning_rate_makes_its_own_parameter_groups(tiny_checkpoints, c
     vision = {id(p) for n, p in trainer.model.named_parameters() if ".visual." in f".{n}"}
     for group in optimizer.param_groups:
         assert all((id(p) in vision) == (group["lr"] == 1e-4) for p in group["params"])
+
+
+@pytest.mark.parametrize("family", ["qwen2_5_vl", "qwen3_vl"])
+def test_fast_vision_attention_gives_the_same_loss_and_gradients(family, tiny_checkpoints, cot_data, tmp_path, monkeypatch):
+    trainers = [build_trainer(*_args(tiny_checkpoints[family], cot_data, tmp_path / str(fast), "--max_steps", "1",
+                                     "--train_vision", "true", "--fast_vision_attention", str(fast).lower()))
+                for fast in (False, True)]
+    from actrep.fast.vision_attention import is_enabled
+
+    assert [is_enabled(t.model) for t in trainers] == [False, True]
+    batch = trainers[0].data_collator([trainers[0].train_dataset[i] for i in (0, 3)])
+    import actrep.fast.vision_attention as fva
+
+    segments = []
+    original = fva._segment_length
+    monkeypatch.setattr(fva, "_segment_length", lambda cu: segments.append(original(cu)) or segments[-1])
+    results = []
+    for trainer in trainers:
+        trainer.model.zero_grad()
+        loss = trainer.model(**batch).loss
+        loss.backward()
+        grads = {n: p.grad.clone() for n, p in trainer.model.named_parameters() if p.grad is not None and "visual" in n}
+        results.append((loss.detach(), grads))
+    (loss_a, grads_a), (loss_b, grads_b) = results
+    assert segments and all(n > 0 for n in segments), segments  # the batched branch ran
+    torch.testing.assert_close(loss_a, loss_b, rtol=1e-5, atol=1e-6)
+    assert grads_a.keys() == grads_b.keys() and any("attn" in n for n in grads_a)
+    for name in grads_a:
+        torch.testing.assert_close(grads_a[name], grads_b[name], rtol=1e-4, atol=1e-6, msg=name)

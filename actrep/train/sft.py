@@ -37,6 +37,8 @@ from actrep.video import VideoSettings, encode
 class SFTArguments:
     effective_batch_size: int = option(16, help="Target batch per optimizer step over all GPUs; sets gradient accumulation (0: use --gradient_accumulation_steps as given).")
     vision_learning_rate: float = option(0.0, help="Peak learning rate of the vision tower/merger when they train (0: the same as --learning_rate); the scheduler scales both alike.")
+    fast_vision_attention: bool = option(False, help="Vision tower: one batched attention call per layer over equal-sized frames/windows "
+                                                     "instead of one per segment (same numbers; actrep.fast.vision_attention).")
     resume: bool = option(False, help="Continue from the last checkpoint in output_dir (optimizer, scheduler, RNG, data position).")
     eval_after: bool = option(False, help="Run `actrep eval` on the final checkpoint after training.")
     eval_data: str | None = option(None, help="Dataset for --eval_after.")
@@ -208,6 +210,10 @@ def build_trainer(script, data_args, tuning, model_args, video, prompt, training
         print(f"using the video settings and prompt variant saved with {model_args.model_name_or_path} (--ignore_saved_settings to use flags)")
     prompt = PromptSettings(variant)
     apply_freezing(model, tuning)
+    if script.fast_vision_attention:
+        from actrep.fast.vision_attention import enable
+
+        enable(model)
     if tuning.use_lora:
         model = apply_lora(model, tuning)
     if samples is None:  # RCS clips are drawn once for SFT (epoch 0, the same draw `actrep rcs` writes)
