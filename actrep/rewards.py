@@ -121,6 +121,11 @@ def linear_formula(p: int, g: int) -> float:
     return max(0.0, 1.0 - abs(p - g) / max(g, 1))
 
 
+def exact_formula(p: int, g: int) -> float:
+    """1 if p == g else 0 (the exact-only arm of the reward ablation: no partial credit)."""
+    return float(p == g)
+
+
 def fixed_formula(p: int, g: int) -> float:
     """exp(-e^2 / 18) (a Gaussian with fixed sigma 3)."""
     return math.exp(-(abs(p - g) ** 2) / (2 * FIXED_SIGMA**2))
@@ -156,6 +161,11 @@ def count_fixed(completions, **columns) -> list[float | None]:
     return _count_reward(completions, columns, fixed_formula)
 
 
+def count_exact(completions, **columns) -> list[float | None]:
+    """1 if the answer equals the ground truth else 0; unparseable 0; gt None -> None."""
+    return _count_reward(completions, columns, exact_formula)
+
+
 def count_interval(completions, **columns) -> list[float | None]:
     """1 if #listed reps == answer else 0.5*min/max; 0 if no answer or nothing listed (no gt needed)."""
     rewards: list[float | None] = []
@@ -179,6 +189,7 @@ REWARDS: dict[str, RewardFn] = {
     "count": count,
     "count_linear": count_linear,
     "count_fixed": count_fixed,
+    "count_exact": count_exact,
     "count_interval": count_interval,
     "count_format": count_format,
 }

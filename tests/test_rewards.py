@@ -14,12 +14,13 @@ from actrep.rewards import (
     count_format,
     count_hybrid,
     count_interval,
+    count_exact,
     count_linear,
     parse_reward_spec,
     score,
 )
 
-COUNT_REWARDS = [count_hybrid, count, count_linear, count_fixed]
+COUNT_REWARDS = [count_hybrid, count, count_linear, count_fixed, count_exact]
 
 
 def ans(p) -> str:
@@ -31,7 +32,7 @@ def one(fn, p, g, **kw):
 
 
 def test_registry():
-    assert list(REWARDS) == ["count_hybrid", "count", "count_linear", "count_fixed", "count_interval", "count_format"]
+    assert list(REWARDS) == ["count_hybrid", "count", "count_linear", "count_fixed", "count_exact", "count_interval", "count_format"]
     assert DEFAULT_REWARD == "count_hybrid"
     for name, fn in REWARDS.items():
         assert fn.__name__ == name  # TRL logs rewards under the function's __name__
@@ -74,6 +75,15 @@ def test_count_gaussian():
     assert count([ans(5)], count=[None]) == [None]
 
 
+# --- count_exact -----------------------------------------------------------------------------------
+
+
+def test_count_exact():
+    assert one(count_exact, 10, 10) == 1.0
+    assert one(count_exact, 11, 10) == 0.0  # no off-by-one credit
+    assert one(count_exact, 0, 0) == 1.0
+
+
 # --- count_linear ----------------------------------------------------------------------------------
 
 
@@ -113,7 +123,10 @@ def test_count_rewards_common(fn):
     assert outs[0] == max(o for o in outs if o is not None)
     assert outs[1] == 0.0
     assert outs[2] is None
-    assert 0.0 < outs[3] < outs[0]
+    if fn is count_exact:
+        assert outs[3] == 0.0  # no partial credit
+    else:
+        assert 0.0 < outs[3] < outs[0]
     assert all(isinstance(o, float) for o in outs if o is not None)
     assert fn([], count=[]) == []
     # NaN ground truth (e.g. a pandas column with a missing value) is unscorable too

@@ -5,9 +5,9 @@
 #   -> GRPO -> eval (held-out test split with another seed, and the harder preset) -> report + curves
 #
 #   bash results/scratch/run.sh [MODE] OUT
-#     MODE main (default)     the whole pipeline                                  ~9 min on one H100
-#          ablation_rcs       SFT + GRPO without RCS (reuses data, model, stage 0) ~6 min after main
-#          ablation_rewards   GRPO with count_hybrid / count_linear / count_exact   ~6 min after main
+#     MODE main (default)     the whole pipeline                                  ~8 min on one H100
+#          ablation_rcs       SFT + GRPO without RCS (reuses data, model, stage 0) ~3.5 min after main
+#          ablation_rewards   GRPO with count_hybrid / count_linear / count_exact   ~3 min after main
 #                             from one SFT checkpoint (reused from main)
 #   SCALE=tiny bash results/scratch/run.sh OUT     CPU smoke test: every stage at toy size (minutes)
 #
@@ -17,7 +17,8 @@
 # folder holds a .done marker with the same command is reused (REUSE=0 redoes everything), so the
 # ablations on the same machine reuse the main run's data, stage 0 and SFT.
 #
-# Knobs (environment): SCALE=gpu|tiny, WORK, WORKERS, N_TRAIN, N_TEST, N_HARD, SIZE (frame side:
+# Knobs (environment): SCALE=gpu|tiny, WORK, WORKERS, FAMILIES (comma list for actrep synth, or all;
+# gpu default squat), N_TRAIN, N_TEST, N_HARD, SIZE (frame side:
 # 56 -> 2x2 tokens per frame pair, 84 -> 3x3, 112 -> 4x4), FPS, DURATION, MAX_COUNT, PRESET,
 # HARD_PRESET, model sizes (LAYERS HIDDEN HEADS KV_HEADS VISION_DEPTH VISION_HIDDEN VISION_HEADS
 # INIT_STD TOKENS_PER_SECOND), STAGE0=0 (control without stage 0: runs named sft_nostage0,
@@ -45,12 +46,15 @@ export TOKENIZERS_PARALLELISM=false PYTHONUNBUFFERED=1
 SCALE=${SCALE:-$("$PY" -c "import torch; print('gpu' if torch.cuda.is_available() else 'tiny')")}
 CORES=$(nproc)
 if [[ $SCALE == gpu ]]; then
-  : "${WORKERS:=$(( CORES > 2 ? CORES - 2 : 1 ))}" "${N_TRAIN:=8000}" "${N_TEST:=256}" "${N_HARD:=256}"
+  # The configuration of the 2026-11-24 H100 runs (results/scratch/2026-11-24-h100/README.md): one
+  # motion family, because with all eight stage 0 learned nothing in the few minutes available.
+  : "${FAMILIES:=squat}" "${SFT_STEPS:=400}"
+  : "${WORKERS:=$(( CORES > 2 ? CORES - 2 : 1 ))}" "${N_TRAIN:=3000}" "${N_TEST:=256}" "${N_HARD:=256}"
   : "${SIZE:=84}" "${FPS:=8}" "${DURATION:=10}" "${MAX_COUNT:=12}"
   : "${LAYERS:=6}" "${HIDDEN:=384}" "${HEADS:=6}" "${KV_HEADS:=2}" "${VISION_DEPTH:=4}" "${VISION_HIDDEN:=256}" "${VISION_HEADS:=4}"
-  : "${STAGE0_SECONDS:=60}" "${STAGE0_BATCH:=32}" "${STAGE0_LR:=1e-3}" "${STAGE0_REPLAY:=4}"
+  : "${STAGE0_SECONDS:=120}" "${STAGE0_BATCH:=32}" "${STAGE0_LR:=1e-3}" "${STAGE0_REPLAY:=4}"
   : "${SFT_SECONDS:=180}" "${SFT_RATE:=120}" "${SFT_BATCH:=32}" "${SFT_LR:=5e-4}" "${SFT_LOG_STEPS:=10}"
-  : "${GRPO_STEPS:=40}" "${GRPO_VIDEOS:=8}" "${GRPO_G:=8}" "${GRPO_LR:=3e-5}" "${GRPO_MICRO:=32}" "${GRPO_FAST:=1}"
+  : "${GRPO_STEPS:=24}" "${GRPO_VIDEOS:=8}" "${GRPO_G:=8}" "${GRPO_LR:=1e-5}" "${GRPO_MICRO:=32}" "${GRPO_FAST:=1}"
   : "${EVAL_TOKENS:=320}" "${EVAL_BATCH:=128}" "${EARLY_TOKENS:=32}" "${EVAL_THREADS:=8}"
 elif [[ $SCALE == tiny ]]; then
   : "${WORKERS:=2}" "${N_TRAIN:=24}" "${N_TEST:=6}" "${N_HARD:=4}"
@@ -65,7 +69,7 @@ else
   echo "SCALE must be gpu or tiny (got $SCALE)" >&2
   exit 2
 fi
-: "${WORK:=$ROOT/runs/scratch/$SCALE}" "${REUSE:=1}" "${PRESET:=easy}" "${HARD_PRESET:=medium}" "${INIT_STD:=0.02}"
+: "${WORK:=$ROOT/runs/scratch/$SCALE}" "${REUSE:=1}" "${PRESET:=easy}" "${HARD_PRESET:=medium}" "${INIT_STD:=0.02}" "${FAMILIES:=}"
 : "${TOKENS_PER_SECOND:=$(( (FPS + 1) / 2 ))}" "${STAGE0:=1}" "${SFT_RCS:=true}" "${SFT_CURRICULUM:=0}"
 : "${CURRICULUM_MAX:=4}" "${CURRICULUM_SHARE:=0.3}" "${VISION_LR:=}" "${SFT_TRAIN_VISION:=0}" "${GRPO_TOKENS:=$EVAL_TOKENS}" "${SEED:=0}"
 PIXELS=$(( SIZE * SIZE ))
@@ -138,6 +142,7 @@ machine_info() {
 
 # ------------------------------------------------------------------------------------------- stages
 synth_flags=(--size "$SIZE" --fps "$FPS" --duration "$DURATION" --min_count 1 --max_count "$MAX_COUNT" --workers "$WORKERS" --quiet --overwrite)
+[[ -n $FAMILIES && $FAMILIES != all ]] && synth_flags+=(--families "$FAMILIES")
 stage_data() {
   run_stage synth_train "$DATA/train" "${ACTREP[@]}" synth --out "$DATA/train" --n "$N_TRAIN" --seed "$SEED" --splits train=1 --preset "$PRESET" "${synth_flags[@]}"
   run_stage synth_test_id "$DATA/test_id" "${ACTREP[@]}" synth --out "$DATA/test_id" --n "$N_TEST" --seed $(( SEED + 1001 )) --splits test=1 --preset "$PRESET" "${synth_flags[@]}"
@@ -234,6 +239,7 @@ stage_eval() {
   for spec in "$@"; do models+=("${spec%%:*}"); runs+=("${spec##*:}"); done
   DEPS="${models[*]} $DATA/$set" run_stage "eval_$name" "$WORK/eval/$name" "${ACTREP[@]}" eval --config recipes/scratch/eval.yaml --model "${models[@]}" \
     --run_names "${runs[@]}" --data "$DATA/$set" --out "$WORK/eval/$name" --max_new_tokens "$tokens" --batch_size "$EVAL_BATCH" \
+    "${VIDEO_FLAGS[@]}" \
     --decode_workers "$EVAL_THREADS"
   local run
   for run in "${runs[@]}"; do
@@ -274,7 +280,7 @@ plan() {
   local steps
   steps=$(SFT_STEPS=${SFT_STEPS:-} sft_steps)
   log "mode $MODE, scale $SCALE, $CORES cores, $WORKERS workers; work in $WORK; results in $OUT"
-  log "plan: $N_TRAIN training clips (${DURATION} s, ${FPS} fps, ${SIZE}x${SIZE}, counts 1-$MAX_COUNT, $PRESET); tests: $N_TEST ($PRESET, seed $(( SEED + 1001 ))), $N_HARD ($HARD_PRESET, seed $(( SEED + 2002 )))"
+  log "plan: $N_TRAIN training clips (${DURATION} s, ${FPS} fps, ${SIZE}x${SIZE}, counts 1-$MAX_COUNT, $PRESET, families: ${FAMILIES:-all}); tests: $N_TEST ($PRESET, seed $(( SEED + 1001 ))), $N_HARD ($HARD_PRESET, seed $(( SEED + 2002 )))"
   log "plan: model ${LAYERS}x${HIDDEN} LM + ${VISION_DEPTH}x${VISION_HIDDEN} vision; stage 0 ${STAGE0_SECONDS} s (STAGE0=$STAGE0); SFT ~${steps} steps x $SFT_BATCH clips (~${SFT_SECONDS} s at ${SFT_RATE} clips/s; refined after stage 0); GRPO $GRPO_STEPS steps x $GRPO_VIDEOS videos x $GRPO_G"
 }
 
