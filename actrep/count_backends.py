@@ -15,6 +15,7 @@ Model answers are read by `actrep.answer.parse_completion`, the project's only p
 
 from __future__ import annotations
 
+import abc
 from dataclasses import dataclass, field
 
 from actrep.count_windows import Rep
@@ -36,7 +37,7 @@ class ClipAnswer:
     extra: dict = field(default_factory=dict)  # tokens, retries, confidence
 
 
-class ModelBackend:
+class ModelBackend(abc.ABC):
     """Local checkpoint or API model: sample frames like evaluation, ask, parse with the one parser."""
 
     backend = "model"
@@ -57,8 +58,9 @@ class ModelBackend:
         reps = [Rep(item.start, item.end, item.n) for item in parsed.items]
         return ClipAnswer(parsed.count, reps, text, parsed.reasoning, extra=extra)
 
+    @abc.abstractmethod
     def ask(self, video, action: str) -> tuple[str, dict]:
-        raise NotImplementedError
+        """The model's raw answer for the sampled frames, and extras (tokens, retries) for the JSON."""
 
 
 class LocalBackend(ModelBackend):
