@@ -195,7 +195,7 @@ def test_resume_gives_the_same_weights(tiny_checkpoints, cot_data, tmp_path):
     assert steps == [1, 2, 3, 4]
 
 
-def test_cli_with_registry_rewards_and_lora(tiny_checkpoints, cot_data, tmp_path):
+def test_cli_with_registry_rewards_and_lora(tiny_checkpoints, cot_data, tmp_path, capsys):
     from actrep.cli import main
 
     assert main(["grpo", "--model_name_or_path", str(tiny_checkpoints["qwen3_vl"]), "--train_data", str(cot_data),
@@ -205,6 +205,9 @@ def test_cli_with_registry_rewards_and_lora(tiny_checkpoints, cot_data, tmp_path
     assert "reward/count_hybrid/mean" in metrics and "reward/count_format/mean" in metrics
     assert (tmp_path / "model.safetensors").exists() and (tmp_path / "actrep_settings.json").exists()
     assert main(["grpo", "--model_name_or_path", "x", "--train_data", str(cot_data), "--rewards", "count_magic:1"]) == 1
+    assert main(["grpo", "--model_name_or_path", "x", "--train_data", str(cot_data), "--shared_prefix",
+                 "--attn_implementation", "flash_attention_2"]) == 1  # refused before any model loads
+    assert "--shared_prefix needs --attn_implementation sdpa or eager" in capsys.readouterr().err
 
 
 @pytest.mark.slow

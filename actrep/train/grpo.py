@@ -128,6 +128,8 @@ def main(argv: list[str]) -> int:
         [GRPOArguments, DataArguments, TuningArguments, ModelArguments, VideoSettings, PromptSettings], argv,
         prog="actrep grpo", description="GRPO with count rewards on video.", defaults=grpo_defaults())
     validate_arguments(args)
+    if args.shared_prefix and model_args.attn_implementation not in ("sdpa", "eager"):
+        raise ActRepError(f"--shared_prefix needs --attn_implementation sdpa or eager (got {model_args.attn_implementation})")
     if not model_args.model_name_or_path:
         raise ActRepError("give the starting checkpoint (an SFT output or any Qwen-VL model) with --model_name_or_path")
     train(args, data_args, tuning, model_args, video, prompt)
