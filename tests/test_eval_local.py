@@ -98,10 +98,12 @@ def test_saved_settings_win_over_flags(tiny_checkpoints, dataset, tmp_path):
 
 
 @pytest.mark.slow
-def test_two_processes_equal_one(tiny_checkpoints, dataset, tmp_path):
+def test_two_processes_equal_one_with_a_late_rank(tiny_checkpoints, dataset, tmp_path):
+    """Rank 1 reads the finished videos only after rank 0 has started writing (tests/late_rank.py)."""
     model = tiny_checkpoints["qwen2_5_vl"]
-    assert _eval(model, dataset, tmp_path / "one") == 0
-    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "-m", "actrep", "eval",
+    assert _eval(model, dataset, tmp_path / "one", "--batch_size", "1") == 0
+    late_rank = os.path.join(os.path.dirname(os.path.abspath(__file__)), "late_rank.py")
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", late_rank, "eval", "--batch_size", "1",
                "--model", str(model), "--data", str(dataset), "--out", str(tmp_path / "two"), "--max_new_tokens", "6", *VIDEO_FLAGS]
     result = subprocess.run(command, capture_output=True, text=True, timeout=300, env=dict(os.environ, OMP_NUM_THREADS="1"))
     assert result.returncode == 0, result.stderr[-2000:]
@@ -111,3 +113,16 @@ def test_two_processes_equal_one(tiny_checkpoints, dataset, tmp_path):
     assert _strip(read_predictions(tmp_path / "two" / model.name / "predictions.jsonl")) == \
         _strip(read_predictions(tmp_path / "one" / model.name / "predictions.jsonl"))
     assert not list((tmp_path / "two" / model.name).glob("predictions.rank*"))
+
+
+def test_one_process_resume_merges_the_rank_files_of_an_interrupted_two_process_run(tiny_checkpoints, dataset, tmp_path):
+    model = tiny_checkpoints["qwen2_vl"]
+    assert _eval(model, dataset, tmp_path / "one") == 0
+    finished = read_predictions(tmp_path / "one" / model.name / "predictions.jsonl")
+    run = tmp_path / "resumed" / model.name
+    run.mkdir(parents=True)
+    for rank in (0, 1):  # what two killed ranks leave behind: a few predictions each, no merged file
+        (run / f"predictions.rank{rank}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in finished[rank:4:2]))
+    assert _eval(model, dataset, tmp_path / "resumed") == 0
+    assert _strip(read_predictions(run / "predictions.jsonl")) == _strip(finished)
+    assert not list(run.glob("predictions.rank*"))

@@ -9,8 +9,10 @@ training (`actrep_settings.json`), so evaluation sees exactly the tokens trainin
 only to checkpoints without saved settings (or with --ignore_saved_settings). Generation is greedy
 by default, several videos per forward with left padding. Every finished video is appended to the
 run's predictions file at once, so an interrupted run resumes without redoing or losing a video.
-With several processes each rank takes every world-th remaining video and writes its own file;
-rank 0 merges them in dataset order, so the result is identical to a single-process run.
+With several processes every rank reads the finished videos from the same snapshot (taken before
+any rank writes, behind a barrier), takes every world-th remaining video and writes its own file;
+rank 0 merges them in dataset order, so the result is identical to a single-process run however
+late a rank starts.
 """
 
 from __future__ import annotations
@@ -120,6 +122,11 @@ def _remaining(samples, done: set[str], rank: int, world: int):
     return todo[rank::world]
 
 
+def finished_keys(run_dir: Path) -> set[str]:
+    """Keys already evaluated in `run_dir`: the merged file and any rank files of an interrupted run."""
+    return {r["key"] for p in [run_dir / PREDICTIONS, *run_dir.glob("predictions.rank*.jsonl")] for r in read_predictions(p)}
+
+
 def evaluate_checkpoint(path, samples, run_dir: Path, args, video, prompt, state, counter=None) -> dict | None:
     """Evaluate one checkpoint into `run_dir`; returns metrics on rank 0 (None elsewhere)."""
     from actrep.answer import parse_completion
@@ -129,8 +136,11 @@ def evaluate_checkpoint(path, samples, run_dir: Path, args, video, prompt, state
     rank, world = state.process_index, state.num_processes
     merged = run_dir / PREDICTIONS
     rank_file = merged if world == 1 else run_dir / f"predictions.rank{rank}.jsonl"
-    done = {r["key"] for p in [merged, *run_dir.glob("predictions.rank*.jsonl")] for r in read_predictions(p)}
-    log = PredictionLog(rank_file)
+    log = PredictionLog(rank_file)  # repairs a torn last line of this rank's own file first
+    done = finished_keys(run_dir)
+    # Every rank must partition the same snapshot: a rank that read it after another rank's first
+    # append would compute another split, and some videos would be evaluated by nobody.
+    state.wait_for_everyone()
     todo = _remaining(samples, done, rank, world)
     batches = [todo[i : i + args.batch_size] for i in range(0, len(todo), args.batch_size)]
 
@@ -167,9 +177,10 @@ def evaluate_checkpoint(path, samples, run_dir: Path, args, video, prompt, state
     state.wait_for_everyone()
     if rank != 0:
         return None
-    if world > 1:  # merge rank files into the run's predictions, then drop them
+    rank_files = sorted(run_dir.glob("predictions.rank*.jsonl"))
+    if rank_files:  # this run's ranks, or an interrupted run with more processes: merge, then drop them
         merged_log = PredictionLog(merged)
-        for rank_path in sorted(run_dir.glob("predictions.rank*.jsonl")):
+        for rank_path in rank_files:
             for record in read_predictions(rank_path):
                 merged_log.append(record)
             rank_path.unlink()
