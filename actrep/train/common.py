@@ -1,16 +1,21 @@
-"""Pieces shared by the SFT and GRPO stages: freezing, LoRA, saving settings with checkpoints."""
+"""Pieces shared by the SFT and GRPO stages: freezing, LoRA, optimiser-step accounting, saving settings."""
 
 from __future__ import annotations
 
+import os
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
 from actrep.config import option
 from actrep.errors import ActRepError
+from actrep.train.precision import PrecisionArguments
 
 
 @dataclass
-class TuningArguments:
+class TuningArguments(PrecisionArguments):
+    """What trains (and, from PrecisionArguments, in which precision and what dtype is exported)."""
+
     train_vision: bool = option(False, help="Train the vision tower (frozen by default).")
     train_merger: bool = option(True, help="Train the vision-to-language merger/projector (and Qwen3-VL's deepstack mergers).")
     use_lora: bool = option(False, help="Train LoRA adapters on the language model instead of all its weights.")
@@ -88,3 +93,43 @@ def last_checkpoint(output_dir: str | Path) -> Path | None:
         return None
     found = get_last_checkpoint(str(output_dir))
     return Path(found) if found else None
+
+
+def launched_with_deepspeed() -> bool:
+    """True under `accelerate launch` with a DeepSpeed config (accelerate sets this variable for its children)."""
+    return os.environ.get("ACCELERATE_USE_DEEPSPEED", "false").lower() in ("1", "true", "yes")
+
+
+@contextmanager
+def micro_batch(accelerator, model, last: bool):
+    """One micro-batch of an optimiser step: gradients are synchronised, and DeepSpeed steps, only on the last.
+
+    accelerate's backward under DeepSpeed calls `engine.step()` whenever `sync_gradients` is true and
+    sets the engine's accumulation boundary from it; left at its default (true) every micro-batch would be
+    an optimiser step. Under DDP the non-last micro-batches also skip the gradient all-reduce.
+    """
+    accelerator.sync_gradients = last
+    try:
+        with nullcontext() if last else accelerator.no_sync(model):
+            yield
+    finally:
+        accelerator.sync_gradients = True
+
+
+class StepCounter:
+    """The optimiser steps really taken: DeepSpeed's own count, else a post-step hook on the torch optimiser.
+
+    Logged with every step, so a configuration that steps once per micro-batch shows at once.
+    """
+
+    def __init__(self, optimizer, start: int = 0):
+        self.taken = start
+        self.engine = None
+        optimizer.register_step_post_hook(self._count)
+
+    def _count(self, *_):
+        self.taken += 1
+
+    @property
+    def count(self) -> int:
+        return int(self.engine.global_steps) if self.engine is not None else self.taken

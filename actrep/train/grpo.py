@@ -21,7 +21,6 @@ import json
 import math
 import shutil
 import time
-from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
@@ -188,9 +187,11 @@ def rotate_checkpoints(output_dir: Path, keep: int) -> None:
 class MetricsLog:
     """metrics.jsonl always; TensorBoard when asked; one console line per logged step."""
 
-    def __init__(self, output_dir: Path, report_to: str, enabled: bool):
+    def __init__(self, output_dir: Path, report_to: str, enabled: bool, resumed: bool = False):
         self.enabled = enabled
         self.path = output_dir / "metrics.jsonl"
+        if enabled and not resumed:  # a fresh run starts a fresh log; a resumed one appends
+            self.path.write_text("")
         self.writer = None
         if enabled and report_to == "tensorboard":
             from torch.utils.tensorboard import SummaryWriter
@@ -233,6 +234,3 @@ def timer() -> float:
         torch.cuda.synchronize()
     return time.perf_counter()
 
-
-def no_sync(accelerator, model, last: bool):
-    return nullcontext() if last else accelerator.no_sync(model)

@@ -21,9 +21,10 @@ import torch
 
 from actrep.answer import parse_count
 from actrep.errors import ActRepError
-from actrep.train.grpo import (MetricsLog, StepPlan, arguments_record, deepspeed_plugin, no_sync, resolve_rewards,
-                               rotate_checkpoints, save_json, settings_of, timer)
-from actrep.train.grpo_loss import LossConfig, completion_mask, group_advantages, policy_loss
+from actrep.train.common import StepCounter, launched_with_deepspeed, micro_batch
+from actrep.train.grpo import (MetricsLog, StepPlan, arguments_record, deepspeed_plugin, resolve_rewards, rotate_checkpoints,
+                               save_json, settings_of, timer)
+from actrep.train.grpo_loss import LossConfig, completion_mask, group_advantages, nanstd, policy_loss
 from actrep.train.rollout import completion_logps, generate, generation_config, vision_features
 
 
@@ -66,8 +67,9 @@ def train(args, data_args, tuning, model_args, video, prompt, reward_funcs=None,
     from transformers import get_scheduler
     from trl.models.utils import prepare_deepspeed, unwrap_model_for_generation
 
-    from actrep.models.registry import load_model
+    from actrep.models.registry import load_model, resolve_dtype
     from actrep.train.common import apply_freezing, apply_lora, last_checkpoint, save_checkpoint_extras, trainable_summary
+    from actrep.train.precision import check_precision, export_dtype, keep_master_weights
     from actrep.train.data import TrainingSamples, VideoSampleDataset
     from actrep.video import encode
     from actrep.prompts import render_prompt
@@ -77,6 +79,8 @@ def train(args, data_args, tuning, model_args, video, prompt, reward_funcs=None,
     # The accelerator state is process-wide: an earlier stage in this process (an SFT Trainer, a test)
     # may have set another mixed precision. Reset it (the process group, in PartialState, is kept).
     AcceleratorState._reset_state()
+    using_deepspeed = bool(args.deepspeed) or launched_with_deepspeed()
+    check_precision(resolve_dtype(model_args.dtype), args.bf16, using_deepspeed, tuning)
     plugin = None
     if args.deepspeed:
         from transformers import AutoConfig
@@ -90,8 +94,10 @@ def train(args, data_args, tuning, model_args, video, prompt, reward_funcs=None,
         from accelerate import PartialState
 
         PartialState(cpu=True)
+    # step_scheduler_with_optimizer=False: accelerate's scheduler wrapper would otherwise step the
+    # schedule once per process per call (world_size times too fast); it is stepped once per optimiser step.
     accelerator = Accelerator(mixed_precision="bf16" if args.bf16 else "no", cpu=cpu_only and plugin is None,
-                              deepspeed_plugin=plugin)
+                              deepspeed_plugin=plugin, step_scheduler_with_optimizer=False)
     set_seed(args.seed)
     output_dir = Path(args.output_dir)
     rank, world, device = accelerator.process_index, accelerator.num_processes, accelerator.device
@@ -109,6 +115,7 @@ def train(args, data_args, tuning, model_args, video, prompt, reward_funcs=None,
     vision_trainable = tuning.train_vision or tuning.train_merger
     if tuning.use_lora:
         model = apply_lora(model, tuning)
+    precision = keep_master_weights(model, tuning, deepspeed=accelerator.state.deepspeed_plugin is not None)
     if args.gradient_checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     ref_model = None
@@ -128,15 +135,20 @@ def train(args, data_args, tuning, model_args, video, prompt, reward_funcs=None,
     plan = StepPlan(len(samples), per_step, args.seed)
     total_steps = args.max_steps or max(1, int(args.num_train_epochs * plan.steps_per_epoch))
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=args.learning_rate, weight_decay=args.weight_decay)
-    optimizer_steps = total_steps * args.num_iterations
-    scheduler = get_scheduler(args.lr_scheduler_type, optimizer, num_warmup_steps=math.ceil(args.warmup_ratio * optimizer_steps),
-                              num_training_steps=optimizer_steps)
+    optimizer_steps = StepCounter(optimizer)  # the steps the optimiser really takes (DeepSpeed decides when)
+    planned_updates = total_steps * args.num_iterations
+    scheduler = get_scheduler(args.lr_scheduler_type, optimizer, num_warmup_steps=math.ceil(args.warmup_ratio * planned_updates),
+                              num_training_steps=planned_updates)
     if accelerator.state.deepspeed_plugin and plugin is None:  # from `accelerate launch`: the loop manages accumulation and clipping
         config = accelerator.state.deepspeed_plugin.deepspeed_config
         config.update(train_micro_batch_size_per_gpu=args.micro_batch_size, gradient_accumulation_steps=1,
                       train_batch_size=args.micro_batch_size * world, gradient_clipping=args.max_grad_norm)
     model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
+    if accelerator.state.deepspeed_plugin:
+        optimizer_steps.engine = model
     unwrapped = accelerator.unwrap_model(model)
+    save_dtype = export_dtype(tuning.save_dtype, resolve_dtype(model_args.dtype))
+    lora = (model_args, tuning) if tuning.use_lora else None  # the export merges adapters into the base weights
     pipeline_settings = settings_of(args, family.name, video, prompt)
 
     start_step = 0
@@ -145,7 +157,8 @@ def train(args, data_args, tuning, model_args, video, prompt, reward_funcs=None,
         if checkpoint is None:
             raise ActRepError(f"--resume: no checkpoint-* folder in {output_dir}")
         accelerator.load_state(str(checkpoint / "state"))
-        start_step = json.loads((checkpoint / "grpo_state.json").read_text())["step"]
+        state = json.loads((checkpoint / "grpo_state.json").read_text())
+        start_step, optimizer_steps.taken = state["step"], state.get("optimizer_steps", state["step"] * args.num_iterations)
         if accelerator.is_main_process:
             print(f"resuming from {checkpoint} (step {start_step})")
     if accelerator.is_main_process:
@@ -155,8 +168,9 @@ def train(args, data_args, tuning, model_args, video, prompt, reward_funcs=None,
         if accelerator.state.deepspeed_plugin:
             engine += f" ZeRO-{accelerator.state.deepspeed_plugin.zero_stage}"
         print(f"actrep grpo: {len(samples)} samples, {total_steps} steps x {per_step} videos x {args.num_generations} "
-              f"completions; {world} process(es), {engine}; {trainable_summary(unwrapped)}")
-    log = MetricsLog(output_dir, args.report_to, accelerator.is_main_process)
+              f"completions; {world} process(es), {engine}; {trainable_summary(unwrapped)}; {precision}"
+              f"{'; bf16 autocast' if args.bf16 else ''}")
+    log = MetricsLog(output_dir, args.report_to, accelerator.is_main_process, resumed=start_step > 0)
     loss_config = LossConfig(args.loss_type, args.epsilon, args.epsilon_high if args.epsilon_high is not None else args.epsilon,
                              args.beta, args.max_completion_length, args.kl_bias_correction)
     gen_config = generation_config(processor, max_new_tokens=args.max_completion_length, temperature=args.temperature,
@@ -201,8 +215,10 @@ def train(args, data_args, tuning, model_args, video, prompt, reward_funcs=None,
                 mine = slice(rank * len(rewards), (rank + 1) * len(rewards))
                 advantages, std = advantages_all[mine], std_all[mine]
             else:
-                advantages, std = group_advantages(rewards, G, args.scale_rewards)
-            zero_std_groups = torch.isclose(std.view(-1, G)[:, 0], torch.zeros(1)).float()
+                advantages, _ = group_advantages(rewards, G, args.scale_rewards)
+            # a group whose own rewards are all equal teaches nothing, whatever the advantage scaling
+            group_std = torch.nan_to_num(nanstd(rewards.view(-1, G), dim=1), nan=0.0)
+            zero_std_groups = torch.isclose(group_std, torch.zeros(1)).float()
             advantages = advantages.to(device)
             t2 = timer()
 
@@ -211,20 +227,25 @@ def train(args, data_args, tuning, model_args, video, prompt, reward_funcs=None,
             keep = torch.arange(len(index), device=device)
             if args.drop_zero_std_groups:
                 keep = keep[~zero_std_groups.bool().repeat_interleave(G).to(device)]
+            # Same autocast as the policy pass: old log-probs computed in another precision would make the
+            # first iteration's ratio differ from 1 (spurious clipping) and bias the KL.
             old_logps = ref_logps = None
-            if args.num_iterations > 1:
-                old_logps = _logps_in_chunks(model, batch, index, completion_ids, mask, features, args.temperature, args.micro_batch_size,
-                                             logps_fn)
-            if args.beta != 0.0:
-                if ref_model is not None:
-                    ref_features = vision_features(accelerator.unwrap_model(ref_model), batch, fast=args.fast_vision_attention) \
-                        if vision_trainable else features
-                    ref_logps = _logps_in_chunks(ref_model, batch, index, completion_ids, mask, ref_features, args.temperature,
+            with accelerator.autocast():
+                if args.num_iterations > 1:
+                    old_logps = _logps_in_chunks(model, batch, index, completion_ids, mask, features, args.temperature,
                                                  args.micro_batch_size, logps_fn)
-                else:  # LoRA: the reference is the base model, adapters off
-                    with unwrapped.disable_adapter():
-                        ref_logps = _logps_in_chunks(model, batch, index, completion_ids, mask, features, args.temperature,
+                if args.beta != 0.0:
+                    if ref_model is not None:
+                        ref_features = vision_features(accelerator.unwrap_model(ref_model), batch, fast=args.fast_vision_attention) \
+                            if vision_trainable else features
+                        ref_logps = _logps_in_chunks(ref_model, batch, index, completion_ids, mask, ref_features, args.temperature,
                                                      args.micro_batch_size, logps_fn)
+                    else:  # LoRA: the reference is the base model with adapters (and trained merger copies) off
+                        with unwrapped.disable_adapter():
+                            ref_features = vision_features(unwrapped, batch, fast=args.fast_vision_attention) \
+                                if vision_trainable else features
+                            ref_logps = _logps_in_chunks(model, batch, index, completion_ids, mask, ref_features, args.temperature,
+                                                         args.micro_batch_size, logps_fn)
 
             # 5. optimisation
             model.train()
@@ -232,9 +253,11 @@ def train(args, data_args, tuning, model_args, video, prompt, reward_funcs=None,
             chunks = [keep[i : i + args.micro_batch_size] for i in range(0, len(keep), args.micro_batch_size)]
             stats_sum: dict[str, float] = {}
             entropy_sum = entropy_tokens = 0.0
+            learning_rates = []
             for _ in range(args.num_iterations if chunks else 0):
+                learning_rates.append(scheduler.get_last_lr()[0])  # the rate this update uses
                 for j, rows in enumerate(chunks):
-                    with no_sync(accelerator, model, j == len(chunks) - 1), accelerator.autocast():
+                    with micro_batch(accelerator, model, last=j == len(chunks) - 1), accelerator.autocast():
                         step_features = vision_features(unwrapped, batch, grad=True, fast=args.fast_vision_attention) \
                             if vision_trainable else features
                         logps, entropy = logps_fn(model, batch, index[rows], completion_ids[rows], mask[rows],
@@ -272,14 +295,15 @@ def train(args, data_args, tuning, model_args, video, prompt, reward_funcs=None,
                 "advantage/mean": float(advantages.mean()), "advantage/std": float(advantages.std()),
                 "advantage/min": float(advantages.min()), "advantage/max": float(advantages.max()),
                 "groups/zero_std_share": float(zero_std_groups.mean()), "groups/trained_sequences": len(keep),
-                "learning_rate": scheduler.get_last_lr()[0],
                 "time/generation": t1 - t0, "time/scoring": t2 - t1, "time/training": t3 - t2,
                 "clip_ratio/low": 0.0, "clip_ratio/high": 0.0, "clip_ratio/region": 0.0, **stats_sum,
             }
             metrics = {k: float(v) for k, v in metrics.items()}
-            if world > 1:  # average every scalar over processes
+            if world > 1:  # average every per-process statistic over processes
                 stacked = accelerator.reduce(torch.tensor(list(metrics.values()), device=device), reduction="mean")
                 metrics = dict(zip(metrics, stacked.tolist()))
+            metrics["learning_rate"] = learning_rates[0] if learning_rates else scheduler.get_last_lr()[0]  # shared by all
+            metrics["optimizer_steps"] = optimizer_steps.count
             done = step + 1
             if done % args.logging_steps == 0 or done == total_steps:
                 log.log(done, metrics)
@@ -290,54 +314,41 @@ def train(args, data_args, tuning, model_args, video, prompt, reward_funcs=None,
                         handle.write(json.dumps({"step": done, "video_id": sample.video_id, "count": sample.count,
                                                  "reward": None if math.isnan(rewards[i]) else float(rewards[i]), "completion": text}) + "\n")
             if done % args.save_steps == 0 and done < total_steps:
-                save_checkpoint(accelerator, model, processor, pipeline_settings, output_dir / f"checkpoint-{done}", done, tuning)
+                save_checkpoint(accelerator, model, processor, pipeline_settings, output_dir / f"checkpoint-{done}", done,
+                                optimizer_steps.count, save_dtype, lora)
                 if accelerator.is_main_process:
                     rotate_checkpoints(output_dir, args.save_total_limit)
             if on_step_end is not None:
                 on_step_end(done, metrics)
 
-    save_final(accelerator, model, processor, pipeline_settings, output_dir, tuning)
+    save_final(accelerator, model, processor, pipeline_settings, output_dir, save_dtype, lora)
     log.close()
     accelerator.wait_for_everyone()
     accelerator.end_training()
     return metrics
 
 
-def _hf_save(accelerator, model, directory: Path, merge_lora: bool) -> None:
-    unwrapped = accelerator.unwrap_model(model)
-    state_dict = accelerator.get_state_dict(model)  # gathers ZeRO-3 shards
-    if accelerator.is_main_process:
-        if merge_lora:
-            unwrapped.merge_and_unload().save_pretrained(directory)
-        else:
-            unwrapped.save_pretrained(directory, state_dict=state_dict)
-
-
-def save_checkpoint(accelerator, model, processor, pipeline_settings, directory: Path, step: int, tuning) -> None:
-    """A resumable checkpoint: accelerate state (model, optimizer, scheduler, RNG) + an HF model for eval."""
+def save_checkpoint(accelerator, model, processor, pipeline_settings, directory: Path, step: int, optimizer_steps: int,
+                    dtype: torch.dtype, lora) -> None:
+    """A resumable checkpoint: accelerate state (master weights, optimizer, scheduler, RNG) + an HF model for eval."""
     from actrep.train.common import save_checkpoint_extras
+    from actrep.train.export import export_model
 
     accelerator.save_state(str(directory / "state"))
-    _hf_save(accelerator, model, directory, merge_lora=False)
+    export_model(accelerator, model, directory, dtype, lora)
     if accelerator.is_main_process:
         save_checkpoint_extras(directory, processor, pipeline_settings)
-        save_json(directory / "grpo_state.json", {"step": step})
+        save_json(directory / "grpo_state.json", {"step": step, "optimizer_steps": optimizer_steps})
     accelerator.wait_for_everyone()
 
 
-def save_final(accelerator, model, processor, pipeline_settings, output_dir: Path, tuning) -> None:
+def save_final(accelerator, model, processor, pipeline_settings, output_dir: Path, dtype: torch.dtype, lora) -> None:
     """The final model in output_dir, loadable by `actrep eval` and plain transformers (LoRA merged)."""
     from actrep.train.common import save_checkpoint_extras
+    from actrep.train.export import export_model
 
     accelerator.wait_for_everyone()
-    if tuning.use_lora:
-        import copy
-
-        merged_source = copy.deepcopy(accelerator.unwrap_model(model)) if accelerator.is_main_process else None
-        if merged_source is not None:
-            merged_source.merge_and_unload().save_pretrained(output_dir)
-    else:
-        _hf_save(accelerator, model, output_dir, merge_lora=False)
+    export_model(accelerator, model, output_dir, dtype, lora)
     if accelerator.is_main_process:
         save_checkpoint_extras(output_dir, processor, pipeline_settings)
-        print(f"saved the final model to {output_dir}")
+        print(f"saved the final model to {output_dir} ({str(dtype).replace('torch.', '')})")

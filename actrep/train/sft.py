@@ -119,6 +119,22 @@ class SFTCollator:
         return dict(batch)
 
 
+def token_sum_loss(outputs, labels, num_items_in_batch=None):
+    """Causal-LM loss summed over label tokens / the label tokens of the whole optimiser step.
+
+    Why not the model's own loss: Qwen-VL models declare `accepts_loss_kwargs = False`, so Trainer
+    averages each micro-batch's mean and divides by the accumulation steps: a token's weight then
+    depends on how a step is cut into micro-batches and processes, and per-device batch 4 trains
+    differently from 4 x 1 accumulation or 2 GPUs x 2 (measured: 19% apart after 3 steps). Passed as
+    Trainer's `compute_loss_func`, this loss gets the step's token count gathered over all
+    micro-batches and processes (transformers' own ForCausalLMLoss does the arithmetic).
+    """
+    from transformers.loss.loss_utils import ForCausalLMLoss
+
+    logits = outputs["logits"] if isinstance(outputs, dict) else outputs.logits
+    return ForCausalLMLoss(logits, labels, vocab_size=logits.shape[-1], num_items_in_batch=num_items_in_batch)
+
+
 def _trainer_class():
     from transformers import Trainer
 
@@ -133,8 +149,9 @@ def _trainer_class():
         """
 
         vision_learning_rate = 0.0
+        step_counter = None
 
-        def create_optimizer(self, model=None):
+        def _create_optimizer(self, model=None):
             """Trainer's optimizer, with the vision side in its own parameter groups when it has its own rate."""
             if not self.vision_learning_rate or self.optimizer is not None:
                 return super().create_optimizer(model) if model is not None else super().create_optimizer()
@@ -157,30 +174,60 @@ def _trainer_class():
             model = model if model is not None else self.model
             if self.is_deepspeed_enabled or self.is_fsdp_enabled or isinstance(model, PeftModel):
                 return super()._load_from_checkpoint(resume_from_checkpoint, model)
-            dtype = next(model.parameters()).dtype
-            reloaded = type(model).from_pretrained(resume_from_checkpoint, dtype=dtype, device_map="cpu")
+            # float32 reload: exact for the float32 master weights and for bf16 frozen ones alike; each
+            # parameter then takes the value in its own dtype.
+            reloaded = type(model).from_pretrained(resume_from_checkpoint, dtype=torch.float32, device_map="cpu")
             model.load_state_dict(reloaded.state_dict(), strict=True)
+
+        def create_optimizer(self, model=None):
+            optimizer = self._create_optimizer(model)
+            if self.step_counter is None:
+                from actrep.train.common import StepCounter
+
+                self.step_counter = StepCounter(optimizer)
+            return optimizer
 
     return ActRepTrainer
 
 
-class _SaveSettingsCallback:
-    """Writes actrep_settings.json into every checkpoint (Trainer already saves the processor)."""
+def _callbacks(pipeline_settings, trainer_ref: list):
+    """actrep_settings.json in every checkpoint; metrics.jsonl with the learning rate each step used and
+    the optimiser steps really taken (DeepSpeed's own count under DeepSpeed)."""
+    import json
 
-    def __init__(self, pipeline_settings):
-        from transformers import TrainerCallback
+    from transformers import TrainerCallback
 
-        self.pipeline_settings = pipeline_settings
-        outer = self
+    class Callbacks(TrainerCallback):
+        rate = None
 
-        class Callback(TrainerCallback):
-            def on_save(self, args, state, control, **kwargs):
-                if state.is_world_process_zero:
-                    from actrep.settings import save_settings
+        def on_train_begin(self, args, state, control, **kwargs):
+            if state.is_world_process_zero and state.global_step == 0:  # a fresh run (a resume appends)
+                Path(args.output_dir).mkdir(parents=True, exist_ok=True)
+                (Path(args.output_dir) / "metrics.jsonl").write_text("")
 
-                    save_settings(Path(args.output_dir) / f"checkpoint-{state.global_step}", outer.pipeline_settings)
+        def on_step_begin(self, args, state, control, lr_scheduler=None, **kwargs):
+            if lr_scheduler is not None:
+                self.rate = lr_scheduler.get_last_lr()[0]
 
-        self.callback = Callback()
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if not state.is_world_process_zero or not logs or "loss" not in logs:
+                return
+            trainer = trainer_ref[0]
+            counter = trainer.step_counter
+            if counter is not None and counter.engine is None and trainer.is_deepspeed_enabled:
+                counter.engine = trainer.model_wrapped
+            record = {"step": state.global_step, **logs, "learning_rate": self.rate if self.rate is not None else logs.get("learning_rate"),
+                      "optimizer_steps": counter.count if counter is not None else None}
+            with open(Path(args.output_dir) / "metrics.jsonl", "a") as handle:
+                handle.write(json.dumps(record) + "\n")
+
+        def on_save(self, args, state, control, **kwargs):
+            if state.is_world_process_zero:
+                from actrep.settings import save_settings
+
+                save_settings(Path(args.output_dir) / f"checkpoint-{state.global_step}", pipeline_settings)
+
+    return [Callbacks()]
 
 
 def set_accumulation(training_args, effective_batch_size: int) -> int:
@@ -195,14 +242,27 @@ def set_accumulation(training_args, effective_batch_size: int) -> int:
 def build_trainer(script, data_args, tuning, model_args, video, prompt, training_args, samples=None):
     """Model, data and Trainer for SFT (tests call this directly)."""
 
-    from actrep.models.registry import load_model
+    from actrep.models.registry import load_model, resolve_dtype
     from actrep.settings import PipelineSettings
-    from actrep.train.common import apply_freezing, apply_lora, trainable_summary
+    from actrep.train.common import apply_freezing, apply_lora, launched_with_deepspeed, trainable_summary
+    from actrep.train.precision import check_precision, export_dtype, keep_master_weights
     from actrep.train.data import TrainingSamples, VideoSampleDataset
 
     from actrep.prompts import PromptSettings
     from actrep.settings import resolve_settings
 
+    from transformers import set_seed
+
+    set_seed(training_args.seed)  # before anything random is created (LoRA adapters); Trainer seeds only later
+    deepspeed = bool(training_args.deepspeed) or launched_with_deepspeed()
+    check_precision(resolve_dtype(model_args.dtype), training_args.bf16, deepspeed, tuning)
+    if deepspeed and training_args.world_size > 1 and not torch.cuda.is_available():
+        # CPU runs (tests, CI): accelerate sets up only torch's gloo group, but ZeRO-3 partitions the weights
+        # while they load (zero.Init), which needs DeepSpeed's own communication layer; on GPUs accelerate does this.
+        from deepspeed import comm
+
+        if not comm.is_initialized():
+            comm.init_distributed(dist_backend="gloo", auto_mpi_discovery=False)
     model, processor, family = load_model(model_args)
     model.config.use_cache = False
     video, variant, source = resolve_settings(model_args.model_name_or_path, video, prompt.prompt_variant, model_args.ignore_saved_settings)
@@ -216,33 +276,33 @@ def build_trainer(script, data_args, tuning, model_args, video, prompt, training
         enable(model)
     if tuning.use_lora:
         model = apply_lora(model, tuning)
+    precision = keep_master_weights(model, tuning, deepspeed)
     if samples is None:  # RCS clips are drawn once for SFT (epoch 0, the same draw `actrep rcs` writes)
         samples = TrainingSamples(data_args, training_args.seed, need_cot=True, variant=prompt.prompt_variant).epoch(0)
     dataset = VideoSampleDataset(samples, family, video)
     settings = PipelineSettings(family.name, prompt.prompt_variant, video)
+    trainer_ref: list = []
     trainer = _trainer_class()(
         model=model, args=training_args, train_dataset=dataset, processing_class=processor,
         data_collator=SFTCollator(processor, video, prompt.prompt_variant),
-        callbacks=[_SaveSettingsCallback(settings).callback],
+        compute_loss_func=token_sum_loss, callbacks=_callbacks(settings, trainer_ref),
     )
+    trainer_ref.append(trainer)
     trainer.vision_learning_rate = script.vision_learning_rate
     trainer.actrep_settings = settings
-    trainer.actrep_summary = trainable_summary(model)
+    trainer.actrep_summary = f"{trainable_summary(model)}; {precision}{'; bf16 autocast' if training_args.bf16 else ''}"
+    trainer.actrep_save_dtype = export_dtype(tuning.save_dtype, resolve_dtype(model_args.dtype))
+    trainer.actrep_lora = (model_args, tuning) if tuning.use_lora else None
     return trainer
 
 
-def save_final(trainer, tuning: TuningArguments) -> Path:
-    """The final checkpoint in output_dir, loadable by `actrep eval` and plain transformers (LoRA merged)."""
+def save_final(trainer) -> Path:
+    """The final checkpoint in output_dir (in --save_dtype), loadable by `actrep eval` and plain transformers (LoRA merged)."""
     from actrep.train.common import save_checkpoint_extras
+    from actrep.train.export import export_model
 
     output_dir = Path(trainer.args.output_dir)
-    model = trainer.model
-    if tuning.use_lora and trainer.is_deepspeed_enabled is False:
-        merged = trainer.accelerator.unwrap_model(model).merge_and_unload()
-        if trainer.args.should_save:
-            merged.save_pretrained(output_dir)
-    else:
-        trainer.save_model(str(output_dir))
+    export_model(trainer.accelerator, trainer.model_wrapped, output_dir, trainer.actrep_save_dtype, trainer.actrep_lora)
     if trainer.args.should_save:
         save_checkpoint_extras(output_dir, trainer.processing_class, trainer.actrep_settings)
     return output_dir
@@ -275,7 +335,7 @@ def main(argv: list[str]) -> int:
         if resume_from:
             console.print(f"resuming from {resume_from}")
     trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
-    output_dir = save_final(trainer, tuning)
+    output_dir = save_final(trainer)
     if training_args.process_index == 0:
         console.print(f"saved the final checkpoint to {output_dir}")
     if script.eval_after:
