@@ -96,8 +96,10 @@ class _KillAt(TrainerCallback):
             raise KeyboardInterrupt
 
 
-def test_resume_gives_the_same_weights(tiny_checkpoints, cot_data, tmp_path):
-    extra = ["--max_steps", "6", "--save_steps", "3", "--seed", "7"]
+@pytest.mark.parametrize("precision", [[], ["--dtype", "bfloat16", "--bf16", "true"]], ids=["float32", "bf16_master_weights"])
+def test_resume_gives_the_same_weights(precision, tiny_checkpoints, cot_data, tmp_path):
+    """bf16: the checkpoint holds the float32 master weights, and resume reloads them without rounding."""
+    extra = ["--max_steps", "6", "--save_steps", "3", "--seed", "7", *precision]
     straight = build_trainer(*_args(tiny_checkpoints["qwen2_vl"], cot_data, tmp_path / "straight", *extra))
     straight.train()
     killed = build_trainer(*_args(tiny_checkpoints["qwen2_vl"], cot_data, tmp_path / "resumed", *extra))

@@ -173,7 +173,7 @@ def _full_logits_logps(lm_head, prompt_hidden, completion_hidden, completion_ids
     rows = completion_ids.shape[0]
     prompt_logits = lm_head(prompt_hidden)
     completion_logits = lm_head(completion_hidden)
-    logits = torch.cat([prompt_logits[:, -1:].expand(rows, -1, -1), completion_logits[:, :-1]], dim=1) / temperature
+    logits = torch.cat([prompt_logits[:, -1:].expand(rows, -1, -1), completion_logits[:, :-1]], dim=1).float() / temperature
     logps = selective_log_softmax(logits, completion_ids)
     entropy = None
     if with_entropy:

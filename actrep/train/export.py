@@ -13,6 +13,7 @@ Every process must call `export_model` (the gathers are collective); only the ma
 
 from __future__ import annotations
 
+import json
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -35,7 +36,7 @@ def _without_zero3_loading():
 
 
 def export_state_dict(accelerator, model, dtype: torch.dtype) -> dict | None:
-    """The full model's weights in `dtype` on the main process (None elsewhere)."""
+    """The full model's trained weights (float32 masters where `dtype` is float32) on the main process, None elsewhere."""
     state = accelerator.get_state_dict(model)  # gathers ZeRO-3 shards (collective)
     wrapper = getattr(accelerator, "deepspeed_engine_wrapped", None)
     if wrapper is not None and dtype == torch.float32 and wrapper.engine.bfloat16_enabled():
@@ -54,9 +55,7 @@ def export_state_dict(accelerator, model, dtype: torch.dtype) -> dict | None:
                 for name in aliases[key]:
                     if name in state:
                         state[name] = master.detach().cpu()
-    if not accelerator.is_main_process:
-        return None
-    return {name: (value.to(dtype) if value.is_floating_point() else value) for name, value in state.items()}
+    return state if accelerator.is_main_process else None
 
 
 def export_model(accelerator, model, directory: str | Path, dtype: torch.dtype, lora=None) -> None:
@@ -65,20 +64,29 @@ def export_model(accelerator, model, directory: str | Path, dtype: torch.dtype, 
     if not accelerator.is_main_process:
         return
     if lora is None:
-        target = accelerator.unwrap_model(model)
-    else:
-        from dataclasses import replace
+        save_weights(accelerator.unwrap_model(model), directory, dtype, state)
+        return
+    from dataclasses import replace
 
-        from actrep.models.registry import load_model
-        from actrep.train.common import apply_lora
+    from actrep.models.registry import load_model
+    from actrep.train.common import apply_lora
 
-        model_args, tuning = lora
-        with _without_zero3_loading():
-            base, _, _ = load_model(replace(model_args, dtype=str(dtype).replace("torch.", "")), device_map="cpu")
-        adapted = apply_lora(base, tuning)
-        adapted.load_state_dict(state, strict=True)
-        target, state = adapted.merge_and_unload(), None
-    dtypes = {v.dtype for v in (state or target.state_dict()).values() if v.is_floating_point()}
-    if len(dtypes) == 1:
-        target.config.dtype = next(iter(dtypes))  # the config records the exported dtype
-    target.save_pretrained(directory, state_dict=state)
+    model_args, tuning = lora
+    with _without_zero3_loading():
+        base, _, _ = load_model(replace(model_args, dtype=str(dtype).replace("torch.", "")), device_map="cpu")
+    adapted = apply_lora(base, tuning)
+    adapted.load_state_dict(state, strict=True)
+    save_weights(adapted.merge_and_unload(), directory, dtype)
+
+
+def save_weights(model, directory: str | Path, dtype: torch.dtype, state: dict | None = None) -> None:
+    """save_pretrained of `state` (default: the model's own weights) cast to `dtype`; config.json names that dtype."""
+    state = model.state_dict() if state is None else state
+    state = {name: (value.to(dtype) if value.is_floating_point() else value) for name, value in state.items()}
+    model.save_pretrained(directory, state_dict=state)
+    # save_pretrained writes the dtype of the model in memory (mixed under master weights); `dtype="auto"`
+    # loading follows the config, so it must name the dtype of the weights in the file.
+    config_path = Path(directory) / "config.json"
+    config = json.loads(config_path.read_text())
+    config["dtype"] = str(dtype).replace("torch.", "")
+    config_path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")

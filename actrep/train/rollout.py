@@ -101,7 +101,7 @@ def completion_logps(model, batch, index: torch.Tensor, completion_ids: torch.Te
     """Per-token log-probabilities (and entropies) of completions under `model`, video included.
 
     Only the completion positions' logits are materialised (`logits_to_keep`), at the sampling
-    temperature (as TRL scores them).
+    temperature (as TRL scores them), and normalised in float32.
     """
     from trl.trainer.utils import entropy_from_logits, selective_log_softmax
 
@@ -114,7 +114,9 @@ def completion_logps(model, batch, index: torch.Tensor, completion_ids: torch.Te
     if features is not None:  # None only for text-only models (the TRL parity test)
         rows["mm_encoder_outputs"] = select_features(features, index)
     output = model(**rows, logits_to_keep=length + 1, use_cache=False)
-    logits = output.logits[:, :-1, :] / temperature
+    # float32 log-softmax in every pass: a model not wrapped by accelerate (the reference) returns bf16
+    # logits under autocast, and a bf16 log-softmax is off by ~5e-2 nats (the KL would measure precision).
+    logits = output.logits[:, :-1, :].float() / temperature
     logps = selective_log_softmax(logits, completion_ids)
     entropy = None
     if with_entropy:

@@ -51,6 +51,7 @@ from actrep.config import option, parse_config
 from actrep.errors import ActRepError
 from actrep.models.registry import ModelArguments
 from actrep.prompts import PromptSettings
+from actrep.train.precision import PrecisionArguments
 from actrep.video import VideoSettings
 
 
@@ -393,8 +394,11 @@ def rescale_merger_output(model, head: Stage0Head, factor: float) -> None:
     head.net[0].weight.div_(factor)
 
 
-def train(args: Stage0Arguments, model_args: ModelArguments, video: VideoSettings, prompt: PromptSettings) -> dict:
-    from actrep.models.registry import load_model
+def train(args: Stage0Arguments, model_args: ModelArguments, video: VideoSettings, prompt: PromptSettings,
+          precision: PrecisionArguments | None = None) -> dict:
+    from actrep.models.registry import load_model, resolve_dtype
+    from actrep.train.export import save_weights
+    from actrep.train.precision import check_precision, export_dtype, keep_master_weights
     from actrep.settings import PipelineSettings, resolve_settings
     from actrep.train.common import save_checkpoint_extras, trainable_summary
     from actrep.train.stage0_data import Stage0Collator, Stage0Dataset
@@ -407,6 +411,8 @@ def train(args: Stage0Arguments, model_args: ModelArguments, video: VideoSetting
         torch.backends.cudnn.allow_tf32 = True
     started = time.perf_counter()
     model_args.dtype = "float32" if model_args.dtype == "auto" else model_args.dtype
+    precision = precision or PrecisionArguments()
+    check_precision(resolve_dtype(model_args.dtype), args.bf16, False, precision)
     model, processor, family = load_model(model_args)
     video, variant, source = resolve_settings(model_args.model_name_or_path, video, prompt.prompt_variant, model_args.ignore_saved_settings)
     if source == "checkpoint":
@@ -416,6 +422,7 @@ def train(args: Stage0Arguments, model_args: ModelArguments, video: VideoSetting
         print(f"warning: {warning}", file=sys.stderr)
     model.to(device)
     trainable = freeze_for_stage0(model, args.train_vision)
+    precision_line = keep_master_weights(model, precision, deepspeed=False)
     merge = _merge_size(model)
     dim = int(getattr(model.config.vision_config, "out_hidden_size", 0) or model.config.text_config.hidden_size)
     head = Stage0Head(dim, args.head_hidden).to(device)
@@ -432,10 +439,8 @@ def train(args: Stage0Arguments, model_args: ModelArguments, video: VideoSetting
     collator = Stage0Collator(processor, video, variant)
     loader = make_loader(Stage0Dataset(samples, family, video), collator, args.batch_size, args.num_workers,
                          args.prefetch_factor, shuffle=True, seed=args.seed, drop_last=True)
-    use_autocast = args.bf16 and device.type == "cuda"
-
     def autocast():
-        return torch.autocast("cuda", dtype=torch.bfloat16) if use_autocast else contextlib.nullcontext()
+        return torch.autocast(device.type, dtype=torch.bfloat16) if args.bf16 else contextlib.nullcontext()
 
     output_dir = Path(args.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -443,7 +448,7 @@ def train(args: Stage0Arguments, model_args: ModelArguments, video: VideoSetting
     metrics_path.write_text("")
     print(f"actrep stage0: {len(samples)} training videos, batch {args.batch_size}, up to {args.max_steps} steps"
           + (f" or {args.max_time_s:g} s" if args.max_time_s else "")
-          + f"; video {video.fps:g} fps, pixels {video.min_pixels}-{video.max_pixels}; {trainable_summary(model)}; device {device}",
+          + f"; video {video.fps:g} fps, pixels {video.min_pixels}-{video.max_pixels}; {trainable_summary(model)}; {precision_line}; device {device}",
           flush=True)
 
     step, clips, pairs_seen, data_wait, replayed = 0, 0, 0, 0.0, 0
@@ -543,13 +548,14 @@ def train(args: Stage0Arguments, model_args: ModelArguments, video: VideoSetting
             print(f"visual tokens rescaled by {scale:.4g} (RMS {visual_rms:.4g} -> {target:.4g}, the LM's embedding RMS)")
 
     model.eval()
-    model.save_pretrained(output_dir)
+    save_weights(model, output_dir, export_dtype(precision.save_dtype, resolve_dtype(model_args.dtype)))
     settings = PipelineSettings(family.name, variant, video)
     save_checkpoint_extras(output_dir, processor, settings)
     torch.save({"state_dict": head.state_dict(), "dim": head.dim, "hidden": head.hidden,
                 "targets": ["cos", "sin", "active", "start", "end"]}, output_dir / "stage0_head.pt")
     summary = {
         "arguments": {"Stage0Arguments": asdict(args), "ModelArguments": asdict(model_args), "VideoSettings": asdict(video),
+                      "PrecisionArguments": asdict(precision),
                       "prompt_variant": variant},
         "train": {"steps": step, "replayed_steps": replayed, "epochs": prefetcher.epoch, "clips": clips, "frame_pairs": pairs_seen, "seconds": round(train_s, 2),
                   "setup_s": round(setup_s, 2), "clips_per_s": clips / max(1e-9, train_s), "pairs_per_s": pairs_seen / max(1e-9, train_s),
@@ -565,8 +571,8 @@ def train(args: Stage0Arguments, model_args: ModelArguments, video: VideoSetting
 
 
 def main(argv: list[str]) -> int:
-    args, model_args, video, prompt = parse_config(
-        [Stage0Arguments, ModelArguments, VideoSettings, PromptSettings], argv, prog="actrep stage0",
+    args, model_args, video, prompt, precision = parse_config(
+        [Stage0Arguments, ModelArguments, VideoSettings, PromptSettings, PrecisionArguments], argv, prog="actrep stage0",
         description="Stage 0: train the vision tower + merger of a Qwen-VL checkpoint to encode each frame pair's "
                     "repetition phase and boundaries, then save a full checkpoint for SFT.")
     if not model_args.model_name_or_path:
@@ -578,7 +584,7 @@ def main(argv: list[str]) -> int:
             raise ActRepError(f"--{name} must be at least 1")
     if not 0 <= args.warmup_ratio < 1:
         raise ActRepError("--warmup_ratio must be in [0, 1)")
-    train(args, model_args, video, prompt)
+    train(args, model_args, video, prompt, precision)
     return 0
 
 
