@@ -45,12 +45,17 @@ def model_markdown(name: str, r: dict) -> str:
                       f"weights {_f(r.get('weights_gb'), 1)} GB + language-model gradients {_f(r.get('grads_gb'), 1)} GB in both; "
                       f"the rest (activation_memory_ratio): {_f(grpo.get('activation_memory_ratio'), 2)}.", ""]
     c = r.get("correctness")
-    if c and "loss_rel_err" in c:
-        grads = ", ".join(f"{k.split('.', 2)[-1]} {v:.1e}" for k, v in c.get("grad_rel_err", {}).items())
-        lines += [f"Correctness (same completions, {r.get('dtype', 'bf16')}): loss rel. err {c['loss_rel_err']:.1e}, per-token log-prob rel. err "
-                  f"{c['logps_rel_err']:.1e} (max abs {c['logps_max_abs_diff']:.3f}), gradient rel. err: {grads}. "
-                  f"{'PASS' if c.get('pass') else 'FAIL'} (tolerances: loss {c.get('tolerance', {}).get('loss')}, "
-                  f"grads {c.get('tolerance', {}).get('grad')}).", ""]
+    if c and "ours" in c:
+        lines += [f"Correctness: each path vs the truth ({c['truth']}), same completions; gradients of "
+                  f"{len(c['ours']['grads'])} weight matrices. {'PASS' if c.get('pass') else 'FAIL'} "
+                  f"(ours within: loss {c['tolerance']['loss']}, log-probs {c['tolerance']['logps']}, gradients "
+                  f"{c['tolerance']['grad']}, cosine >= {c['tolerance']['cosine']}).", "",
+                  "| path | loss rel. err | log-prob rel. err | max abs | gradient rel. err (max) | cosine (min) |", "|---|---|---|---|---|---|"]
+        for path in ("ours", "baseline"):
+            p = c[path]
+            lines.append(f"| {path} ({c['dtype']}) | {p['loss_rel_err']:.1e} | {p['logps_rel_err']:.1e} | {p['logps_max_abs_diff']:.3f} | "
+                         f"{_f(p['grad_rel_err_max'], 4)} | {_f(p['grad_cosine_min'], 5)} |")
+        lines.append("")
     d = r.get("decode")
     if d and d.get("variants"):
         lines += [f"Decode at G = {d['group']}: floor {_f(d.get('floor_ms_per_token'))} ms/token "
@@ -95,7 +100,7 @@ def markdown(results: dict) -> str:
 
 
 def summary_table(results: dict) -> str:
-    lines = ["| model | step speedup (goal >= 5x) | memory ratio (goal <= 0.6) | loss / grad rel. err | decode x floor (goal <= 2x) | eval x loop (goal >= 8x) |",
+    lines = ["| model | step speedup (goal >= 5x) | memory ratio (goal <= 0.6) | ours vs float32: loss / grad rel. err | decode x floor (goal <= 2x) | eval x loop (goal >= 8x) |",
              "|---|---|---|---|---|---|"]
     for name, r in results["models"].items():
         grpo, c, d, e = r.get("grpo", {}), r.get("correctness", {}), r.get("decode", {}), r.get("eval", {})
@@ -107,7 +112,8 @@ def summary_table(results: dict) -> str:
                 break
         if decode_x is None:
             decode_x = grpo.get("ours", {}).get("decode_x_floor")
-        err = f"{c['loss_rel_err']:.1e} / {c['grad_rel_err_max']:.1e}" if c.get("loss_rel_err") is not None and c.get("grad_rel_err_max") is not None else "-"
+        ours = c.get("ours", {})
+        err = f"{ours['loss_rel_err']:.1e} / {ours['grad_rel_err_max']:.1e}" if ours.get("grad_rel_err_max") is not None else "-"
         lines.append(f"| {name} | {_f(grpo.get('step_speedup'), 2, 'x')} | {_f(grpo.get('memory_ratio'), 2)} | {err} | "
                      f"{_f(decode_x, 2, 'x')} | {_f(e.get('speedup_batched_fast_vs_loop'), 1, 'x')} |")
     return "\n".join(lines)

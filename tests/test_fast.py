@@ -331,3 +331,20 @@ def test_bench_tiny_suite_runs(tmp_path):
     result = json.loads(next(tmp_path.glob("*.json")).read_text())
     model = result["models"]["tiny_qwen2_5_vl"]
     assert model["grpo"]["step_speedup"] > 0 and model["correctness"]["pass"] and not model["errors"]
+
+
+@pytest.mark.slow
+def test_bench_correctness_compares_each_path_with_a_float32_truth(tmp_path):
+    """bf16 weights on the CPU: ours within bf16 accuracy of the float32 baseline, and closer to it than the
+    bf16 baseline (whose bf16 log-softmax is the larger error; a bf16-vs-bf16 comparison could not tell)."""
+    sys.path.insert(0, str(ROOT))
+    from bench.run import main
+
+    assert main(["--tiny", "--models", "tiny_qwen2_5_vl", "--only", "correctness", "--dtype", "bfloat16", "--out", str(tmp_path)]) == 0
+    import json
+
+    check = json.loads(next(tmp_path.glob("*.json")).read_text())["models"]["tiny_qwen2_5_vl"]["correctness"]
+    assert check["truth"] == "the baseline in float32" and check["dtype"] == "bfloat16" and check["pass"]
+    ours, baseline = check["ours"], check["baseline"]
+    assert 0 < ours["grad_rel_err_max"] < baseline["grad_rel_err_max"] and ours["logps_rel_err"] < baseline["logps_rel_err"]
+    assert ours["grad_cosine_min"] > 0.999
