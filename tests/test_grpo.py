@@ -236,7 +236,7 @@ def test_two_process_deepspeed_run(stage, tiny_checkpoints, cot_data, tmp_path):
     result = subprocess.run(command, capture_output=True, text=True, timeout=600, env=env,
                             cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     assert result.returncode == 0, result.stderr[-3000:]
-    assert f"2 process(es), DEEPSPEED ZeRO-{stage[-1]}" in result.stdout
+    assert f"2 process(es), DeepSpeed ZeRO-{stage[-1]}" in result.stdout
     reloaded = AutoModelForImageTextToText.from_pretrained(tmp_path)  # gathered, full-size weights
     assert sum(p.numel() for p in reloaded.parameters()) == sum(
         p.numel() for p in AutoModelForImageTextToText.from_pretrained(tiny_checkpoints["qwen2_5_vl"]).parameters())

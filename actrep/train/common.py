@@ -95,6 +95,14 @@ def last_checkpoint(output_dir: str | Path) -> Path | None:
     return Path(found) if found else None
 
 
+def engine_name(state) -> str:
+    """How the run is distributed, in the header's words: one process, DDP, DeepSpeed ZeRO-N."""
+    plugin = state.deepspeed_plugin
+    if plugin is not None:
+        return f"DeepSpeed ZeRO-{plugin.zero_stage}"
+    return "DDP" if state.num_processes > 1 else "one process"
+
+
 def launched_with_deepspeed() -> bool:
     """True under `accelerate launch` with a DeepSpeed config (accelerate sets this variable for its children)."""
     return os.environ.get("ACCELERATE_USE_DEEPSPEED", "false").lower() in ("1", "true", "yes")

@@ -150,17 +150,22 @@ def validate_arguments(args: GRPOArguments) -> None:
     resolve_rewards(args.rewards)  # unknown names fail now, not after the model has loaded
 
 
-def deepspeed_plugin(args: GRPOArguments, text_hidden_size: int):
-    """A DeepSpeed plugin from --deepspeed with every "auto" value filled for this loop.
+def deepspeed_plugin(args: GRPOArguments, config_file: str, text_hidden_size: int):
+    """A DeepSpeed plugin from the JSON `config_file` with every "auto" value filled for this loop.
 
-    The loop accumulates micro-batches and clips gradients itself, so DeepSpeed sees one micro-batch
-    per step; bucket sizes follow the language model's width (accelerate can't read it from a VLM config).
+    gradient_accumulation_steps stays 1: the loop normalises each micro-batch's loss over the whole step
+    itself and marks the accumulation boundary per micro-batch (train/common.micro_batch), so DeepSpeed
+    must neither rescale the loss nor step on its own count. Bucket sizes follow the language model's
+    width (accelerate can't read it from a VLM config).
     """
     import json
 
     from accelerate.utils import DeepSpeedPlugin
 
-    config = json.loads(Path(args.deepspeed).read_text())
+    try:
+        config = json.loads(Path(config_file).read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise ActRepError(f"DeepSpeed config {config_file}: {err}") from None
     config.update(train_micro_batch_size_per_gpu=args.micro_batch_size, gradient_accumulation_steps=1,
                   gradient_clipping=args.max_grad_norm, bf16={"enabled": args.bf16}, fp16={"enabled": False})
     config.pop("train_batch_size", None)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable
@@ -21,7 +22,7 @@ import torch
 
 from actrep.answer import parse_count
 from actrep.errors import ActRepError
-from actrep.train.common import StepCounter, launched_with_deepspeed, micro_batch
+from actrep.train.common import StepCounter, engine_name, launched_with_deepspeed, micro_batch
 from actrep.train.grpo import (MetricsLog, StepPlan, arguments_record, deepspeed_plugin, resolve_rewards, rotate_checkpoints,
                                save_json, settings_of, timer)
 from actrep.train.grpo_loss import LossConfig, completion_mask, group_advantages, nanstd, policy_loss
@@ -58,6 +59,23 @@ def _logps_in_chunks(model, batch, index, completion_ids, mask, features, temper
     return torch.cat(out)
 
 
+def deepspeed_config_file(args) -> str | None:
+    """The DeepSpeed JSON of this run: --deepspeed, or the file `accelerate launch --config_file ...` names.
+
+    accelerate can also carry DeepSpeed settings inline in its YAML; this loop fills every "auto" value
+    itself from a JSON, so that form is refused (it would otherwise run without DeepSpeed on a CPU).
+    """
+    if args.deepspeed:
+        return args.deepspeed
+    if not launched_with_deepspeed():
+        return None
+    named = os.environ.get("ACCELERATE_DEEPSPEED_CONFIG_FILE")
+    if not named or named == "none":
+        raise ActRepError("accelerate launch with DeepSpeed settings written inline in its YAML: point its deepspeed_config_file "
+                          "to a JSON (recipes/deepspeed/*.json) or pass --deepspeed FILE")
+    return named
+
+
 def train(args, data_args, tuning, model_args, video, prompt, reward_funcs=None,
           on_step_end: Callable[[int, dict], None] | None = None) -> dict:
     """Run GRPO; returns the last logged metrics. `reward_funcs` = [(name, fn, weight)] overrides --rewards;
@@ -79,14 +97,14 @@ def train(args, data_args, tuning, model_args, video, prompt, reward_funcs=None,
     # The accelerator state is process-wide: an earlier stage in this process (an SFT Trainer, a test)
     # may have set another mixed precision. Reset it (the process group, in PartialState, is kept).
     AcceleratorState._reset_state()
-    using_deepspeed = bool(args.deepspeed) or launched_with_deepspeed()
-    check_precision(resolve_dtype(model_args.dtype), args.bf16, using_deepspeed, tuning)
+    deepspeed_config = deepspeed_config_file(args)
+    check_precision(resolve_dtype(model_args.dtype), args.bf16, deepspeed_config is not None, tuning)
     plugin = None
-    if args.deepspeed:
+    if deepspeed_config:  # --deepspeed, or the JSON named by `accelerate launch`'s config: one path for both
         from transformers import AutoConfig
 
         config = AutoConfig.from_pretrained(model_args.model_name_or_path, trust_remote_code=model_args.trust_remote_code)
-        plugin = deepspeed_plugin(args, config.text_config.hidden_size)
+        plugin = deepspeed_plugin(args, deepspeed_config, config.text_config.hidden_size)
     cpu_only = not torch.cuda.is_available()
     if cpu_only and plugin is not None:
         # DeepSpeed on a CPU-only machine (tests, CI): accelerate drops a DeepSpeed plugin when told cpu=True
@@ -115,7 +133,7 @@ def train(args, data_args, tuning, model_args, video, prompt, reward_funcs=None,
     vision_trainable = tuning.train_vision or tuning.train_merger
     if tuning.use_lora:
         model = apply_lora(model, tuning)
-    precision = keep_master_weights(model, tuning, deepspeed=accelerator.state.deepspeed_plugin is not None)
+    precision = keep_master_weights(model, tuning, deepspeed=accelerator.state.deepspeed_plugin is not None, bf16=args.bf16)
     if args.gradient_checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     ref_model = None
@@ -139,10 +157,6 @@ def train(args, data_args, tuning, model_args, video, prompt, reward_funcs=None,
     planned_updates = total_steps * args.num_iterations
     scheduler = get_scheduler(args.lr_scheduler_type, optimizer, num_warmup_steps=math.ceil(args.warmup_ratio * planned_updates),
                               num_training_steps=planned_updates)
-    if accelerator.state.deepspeed_plugin and plugin is None:  # from `accelerate launch`: the loop manages accumulation and clipping
-        config = accelerator.state.deepspeed_plugin.deepspeed_config
-        config.update(train_micro_batch_size_per_gpu=args.micro_batch_size, gradient_accumulation_steps=1,
-                      train_batch_size=args.micro_batch_size * world, gradient_clipping=args.max_grad_norm)
     model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
     if accelerator.state.deepspeed_plugin:
         optimizer_steps.engine = model
@@ -164,12 +178,9 @@ def train(args, data_args, tuning, model_args, video, prompt, reward_funcs=None,
     if accelerator.is_main_process:
         output_dir.mkdir(parents=True, exist_ok=True)
         save_json(output_dir / "arguments.json", arguments_record(args, data_args, tuning, model_args, video, prompt))
-        engine = accelerator.distributed_type.value
-        if accelerator.state.deepspeed_plugin:
-            engine += f" ZeRO-{accelerator.state.deepspeed_plugin.zero_stage}"
+        engine = engine_name(accelerator.state)
         print(f"actrep grpo: {len(samples)} samples, {total_steps} steps x {per_step} videos x {args.num_generations} "
-              f"completions; {world} process(es), {engine}; {trainable_summary(unwrapped)}; {precision}"
-              f"{'; bf16 autocast' if args.bf16 else ''}")
+              f"completions; {world} process(es), {engine}; {trainable_summary(unwrapped)}; {precision}")
     log = MetricsLog(output_dir, args.report_to, accelerator.is_main_process, resumed=start_step > 0)
     loss_config = LossConfig(args.loss_type, args.epsilon, args.epsilon_high if args.epsilon_high is not None else args.epsilon,
                              args.beta, args.max_completion_length, args.kl_bias_correction)
@@ -304,6 +315,8 @@ def train(args, data_args, tuning, model_args, video, prompt, reward_funcs=None,
                 metrics = dict(zip(metrics, stacked.tolist()))
             metrics["learning_rate"] = learning_rates[0] if learning_rates else scheduler.get_last_lr()[0]  # shared by all
             metrics["optimizer_steps"] = optimizer_steps.count
+            if torch.cuda.is_available():
+                metrics["memory/peak_gb"] = torch.cuda.max_memory_allocated(device) / 2**30  # this process, since the start
             done = step + 1
             if done % args.logging_steps == 0 or done == total_steps:
                 log.log(done, metrics)

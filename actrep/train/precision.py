@@ -57,26 +57,28 @@ def check_precision(weights: torch.dtype, bf16: bool, deepspeed: bool, args: Pre
                           "autocast; add --bf16, or load with --dtype float32 (or --pure_bf16 to train bf16 weights in place)")
 
 
-def keep_master_weights(model, args: PrecisionArguments, deepspeed: bool) -> str:
-    """Cast the trainable parameters to float32 (unless DeepSpeed or --pure_bf16); return a header line.
+def keep_master_weights(model, args: PrecisionArguments, deepspeed: bool, bf16: bool) -> str:
+    """Cast the trainable parameters to float32 (unless DeepSpeed or --pure_bf16); return the header's precision line.
 
     In place on `param.data`, so tied weights stay tied and optimisers created later see float32.
     """
-    trainable = [p for p in model.parameters() if p.requires_grad]
-    dtypes = sorted({str(p.dtype).replace("torch.", "") for p in model.parameters()})
     if deepspeed:
-        return "precision: DeepSpeed (float32 master weights when bf16 is on)"
+        return ("precision: DeepSpeed bf16 (bf16 weights and compute, float32 master weights in the optimizer)" if bf16
+                else "precision: DeepSpeed float32")
+    compute = "bf16 autocast" if bf16 else "float32 compute"
     if args.pure_bf16:
         print("warning: --pure_bf16: bfloat16 weights are updated in place with no float32 master copy; Adam updates "
               "below ~|w|/256 round away (at lr 1e-6 most weights never change)", flush=True)
-        return "precision: pure bfloat16 weights (no master copy)"
-    upcast = sum(p.numel() for p in trainable if p.dtype != torch.float32)
-    for param in trainable:
-        if param.dtype != torch.float32:
+        return f"precision: pure bfloat16 weights (no master copy), {compute}"
+    upcast = 0
+    loaded = sorted({str(p.dtype).replace("torch.", "") for p in model.parameters() if p.requires_grad and p.dtype != torch.float32})
+    for param in model.parameters():
+        if param.requires_grad and param.dtype != torch.float32:
+            upcast += param.numel()
             param.data = param.data.to(torch.float32)
     frozen = sorted({str(p.dtype).replace("torch.", "") for p in model.parameters() if not p.requires_grad})
-    note = f"{upcast:,} upcast from {'/'.join(d for d in dtypes if d != 'float32')}" if upcast else "as loaded"
-    return f"precision: float32 trainable weights ({note}); frozen weights {'/'.join(frozen) or '-'}"
+    masters = f"float32 master weights ({upcast:,} upcast from {'/'.join(loaded)})" if upcast else "float32 weights"
+    return f"precision: {masters}, frozen weights {'/'.join(frozen) or '-'}, {compute}"
 
 
 def export_dtype(save_dtype: str, loaded: torch.dtype) -> torch.dtype:

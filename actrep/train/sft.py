@@ -19,6 +19,7 @@ No generation-based evaluation runs inside training (it hangs under ZeRO-3); `--
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -198,7 +199,7 @@ def _callbacks(pipeline_settings, trainer_ref: list):
     from transformers import TrainerCallback
 
     class Callbacks(TrainerCallback):
-        rate = None
+        rate, started, step_s = None, 0.0, None
 
         def on_train_begin(self, args, state, control, **kwargs):
             if state.is_world_process_zero and state.global_step == 0:  # a fresh run (a resume appends)
@@ -208,6 +209,10 @@ def _callbacks(pipeline_settings, trainer_ref: list):
         def on_step_begin(self, args, state, control, lr_scheduler=None, **kwargs):
             if lr_scheduler is not None:
                 self.rate = lr_scheduler.get_last_lr()[0]
+            self.started = time.perf_counter()
+
+        def on_step_end(self, args, state, control, **kwargs):
+            self.step_s = time.perf_counter() - self.started
 
         def on_log(self, args, state, control, logs=None, **kwargs):
             if not state.is_world_process_zero or not logs or "loss" not in logs:
@@ -217,7 +222,9 @@ def _callbacks(pipeline_settings, trainer_ref: list):
             if counter is not None and counter.engine is None and trainer.is_deepspeed_enabled:
                 counter.engine = trainer.model_wrapped
             record = {"step": state.global_step, **logs, "learning_rate": self.rate if self.rate is not None else logs.get("learning_rate"),
-                      "optimizer_steps": counter.count if counter is not None else None}
+                      "optimizer_steps": counter.count if counter is not None else None, "time/step_s": self.step_s}
+            if torch.cuda.is_available():
+                record["memory/peak_gb"] = torch.cuda.max_memory_allocated() / 2**30
             with open(Path(args.output_dir) / "metrics.jsonl", "a") as handle:
                 handle.write(json.dumps(record) + "\n")
 
@@ -276,7 +283,7 @@ def build_trainer(script, data_args, tuning, model_args, video, prompt, training
         enable(model)
     if tuning.use_lora:
         model = apply_lora(model, tuning)
-    precision = keep_master_weights(model, tuning, deepspeed)
+    precision = keep_master_weights(model, tuning, deepspeed, training_args.bf16)
     if samples is None:  # RCS clips are drawn once for SFT (epoch 0, the same draw `actrep rcs` writes)
         samples = TrainingSamples(data_args, training_args.seed, need_cot=True, variant=prompt.prompt_variant).epoch(0)
     dataset = VideoSampleDataset(samples, family, video)
@@ -290,7 +297,7 @@ def build_trainer(script, data_args, tuning, model_args, video, prompt, training
     trainer_ref.append(trainer)
     trainer.vision_learning_rate = script.vision_learning_rate
     trainer.actrep_settings = settings
-    trainer.actrep_summary = f"{trainable_summary(model)}; {precision}{'; bf16 autocast' if training_args.bf16 else ''}"
+    trainer.actrep_summary = f"{trainable_summary(model)}; {precision}"
     trainer.actrep_save_dtype = export_dtype(tuning.save_dtype, resolve_dtype(model_args.dtype))
     trainer.actrep_lora = (model_args, tuning) if tuning.use_lora else None
     return trainer
@@ -312,7 +319,7 @@ def main(argv: list[str]) -> int:
     from rich.console import Console
     from transformers import TrainingArguments
 
-    from actrep.train.common import last_checkpoint
+    from actrep.train.common import engine_name, last_checkpoint
 
     script, data_args, tuning, model_args, video, prompt, training_args = parse_config(
         [SFTArguments, DataArguments, TuningArguments, ModelArguments, VideoSettings, PromptSettings, TrainingArguments],
@@ -329,9 +336,10 @@ def main(argv: list[str]) -> int:
     trainer = build_trainer(script, data_args, tuning, model_args, video, prompt, training_args)
     console = Console()
     if training_args.process_index == 0:
+        engine = engine_name(trainer.accelerator.state)
         console.print(f"[bold]actrep sft[/bold]: {len(trainer.train_dataset)} samples, effective batch {effective} = "
                       f"{training_args.world_size} process(es) x {training_args.per_device_train_batch_size} per device x "
-                      f"{training_args.gradient_accumulation_steps} accumulation; {trainer.actrep_summary}")
+                      f"{training_args.gradient_accumulation_steps} accumulation; {engine}; {trainer.actrep_summary}", soft_wrap=True)
         if resume_from:
             console.print(f"resuming from {resume_from}")
     trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)

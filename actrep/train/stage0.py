@@ -422,7 +422,7 @@ def train(args: Stage0Arguments, model_args: ModelArguments, video: VideoSetting
         print(f"warning: {warning}", file=sys.stderr)
     model.to(device)
     trainable = freeze_for_stage0(model, args.train_vision)
-    precision_line = keep_master_weights(model, precision, deepspeed=False)
+    precision_line = keep_master_weights(model, precision, deepspeed=False, bf16=args.bf16)
     merge = _merge_size(model)
     dim = int(getattr(model.config.vision_config, "out_hidden_size", 0) or model.config.text_config.hidden_size)
     head = Stage0Head(dim, args.head_hidden).to(device)
