@@ -78,6 +78,7 @@ GRPO_CELLS = {
     "zero3": Cell(2, tuple(ZERO3)),
     "zero2_recipe_precision": Cell(2, tuple(ZERO2 + BF16), bf16=True),
     "shared_prefix": Cell(1, ("--shared_prefix",)),
+    "fast_paths_recipe_precision": Cell(1, ("--shared_prefix", "--fast_vision_attention", *BF16), bf16=True),
     "lora": Cell(1, tuple(LORA)),
     "lora_zero3": Cell(2, tuple(LORA + ZERO3), reference="lora"),
     "lora_recipe_precision": Cell(1, tuple(LORA + BF16), reference="lora", bf16=True),
