@@ -154,6 +154,10 @@ def resolve_dtype(dtype: str):
 def load_processor(model_name_or_path: str, trust_remote_code: bool = False):
     from transformers import AutoProcessor
 
+    from actrep._torchvision_compat import require_torchvision
+
+    require_torchvision()
+
     try:
         return AutoProcessor.from_pretrained(model_name_or_path, trust_remote_code=trust_remote_code)
     except (OSError, ValueError) as err:

@@ -136,6 +136,9 @@ def build_processor(family: Family):
     import transformers
     from transformers import AutoTokenizer
 
+    from actrep._torchvision_compat import require_torchvision
+
+    require_torchvision()
     tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_files_dir()))
     template = chat_template_text(family)
     tokenizer.chat_template = template
