@@ -27,7 +27,7 @@ RECIPES = Path(__file__).resolve().parent.parent / "recipes" / "demo"
 
 @dataclass
 class DemoArguments:
-    out: str = option("runs/demo", help="Folder for everything the demo writes.")
+    output_dir: str = option("runs/demo", help="Folder for everything the demo writes.")
     train_videos: int = option(64, help="Synthetic training videos.")
     test_videos: int = option(16, help="Synthetic test videos (another seed).")
     sft_steps: int = option(90, help="SFT optimisation steps.")
@@ -44,7 +44,7 @@ def _recipe(name: str) -> str:
 
 
 def stages(args: DemoArguments) -> list[tuple[str, list[str]]]:
-    out = Path(args.out)
+    out = Path(args.output_dir)
     data, model = out / "data", out / "model"
     video = ["--fps", "4", "--size", "64", "--min_count", "1", "--max_count", "8", "--preset", "easy",
              "--workers", "2", "--overwrite"]
@@ -97,7 +97,7 @@ def main(argv: list[str]) -> int:
 
     (args,) = parse_config([DemoArguments], argv, prog="actrep demo", description=__doc__.splitlines()[0])
     console = Console()
-    out = Path(args.out)
+    out = Path(args.output_dir)
     if args.fresh and out.exists():
         shutil.rmtree(out)
     done_dir = out / ".done"

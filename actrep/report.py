@@ -1,4 +1,4 @@
-"""`actrep report RUN [RUN...] --out report.html`: one self-contained HTML page from evaluation runs.
+"""`actrep report RUN [RUN...] [--output_file report.html]`: one self-contained HTML page from evaluation runs.
 
 The page loads nothing from anywhere: CSS is inline, there is no script, and every picture is
 embedded as a base64 data URI, so it can be mailed, archived or opened offline as one file. The same
@@ -41,7 +41,7 @@ COLUMN_TITLES = {"n": "n", "parse_rate": "parse rate", "obo": "OBO ↑", "exact"
 @dataclass
 class ReportArguments:
     runs: list[str] = option([], help="Run directories (each with metrics.json), or folders whose subfolders are runs. Several runs are compared.")
-    out: str = option("report.html", help="HTML file to write; its pictures also go to <stem>_files/ beside it.")
+    output_file: str = option("", help="HTML file to write (default: report.html inside the first RUNS folder); its pictures also go to <stem>_files/ beside it.")
     max_videos: int = option(24, help="Videos that get a card: the largest errors first, then a few of the best-predicted (0: no cards).")
     title: str = option("ActRep evaluation report", help="Page title.")
     frames: int = option(8, help="Frames in each card's strip (spread evenly over the clip).")
@@ -440,6 +440,6 @@ def build_report(paths, out: str | Path, *, max_videos: int = 24, title: str = "
 def main(argv: list[str]) -> int:
     (args,) = parse_config([ReportArguments], argv, prog="actrep report", positional=["runs"],
                            description="Self-contained HTML report (metrics, plots, per-video timelines) of evaluation runs.")
-    out = build_report(args.runs, args.out, max_videos=args.max_videos, title=args.title, frames=args.frames)
+    out = build_report(args.runs, args.output_file or Path(args.runs[0]) / "report.html", max_videos=args.max_videos, title=args.title, frames=args.frames)
     print(f"wrote {out} (pictures in {out.with_name(out.stem + '_files')})")
     return 0

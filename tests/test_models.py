@@ -36,7 +36,7 @@ def test_load_model_reads_family_from_config(tiny_checkpoints):
 
 
 def test_moe_family_builds_and_reloads(tmp_path):
-    path = build_tiny_checkpoint(TinyModelArguments(family="qwen3_vl_moe", out=str(tmp_path / "moe")))
+    path = build_tiny_checkpoint(TinyModelArguments(family="qwen3_vl_moe", output_dir=str(tmp_path / "moe")))
     model = AutoModelForImageTextToText.from_pretrained(path)
     assert type(model).__name__ == "Qwen3VLMoeForConditionalGeneration"
 
