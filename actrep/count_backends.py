@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from actrep.count_windows import Rep
 from actrep.errors import ActRepError
-from actrep.evaluate.api_client import ApiSettings
+from actrep.evaluate.api_client import PROVIDERS, ApiSettings
 from actrep.prompts import PromptSettings
 from actrep.video import VideoSettings
 
@@ -143,6 +143,8 @@ class PeriodicityBackend:
 
 def make_backend(args, video: VideoSettings, prompt: PromptSettings, api: ApiSettings):
     if args.provider:
+        if args.provider not in PROVIDERS:
+            raise ActRepError(f"unknown provider {args.provider!r}; choose one of {', '.join(PROVIDERS)}")
         if not args.model_name_or_path:
             raise ActRepError("--provider needs --model (the model name at the provider)")
         if not args.action:

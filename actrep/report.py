@@ -247,19 +247,31 @@ def _flatten(data: dict, prefix: str = "") -> dict[str, str]:
 
 
 def _settings_table(runs: list[Run]) -> str:
+    """Settings several runs recorded (highlighted where they differ), then, folded away, the settings
+    only one run has (a baseline counter's own parameters would otherwise bury the ones that matter)."""
     flat = [_flatten(r.metrics) for r in runs]
     keys = list(dict.fromkeys(k for f in flat for k in f))
     if not keys:
         return '<p class="note">The runs recorded no settings.</p>'
-    head = "".join(f"<th>{_swatch(r.color)}{esc(r.name)}</th>" for r in runs)
-    rows = []
-    for key in keys:
-        values = [f.get(key, "") for f in flat]
-        differs = len(runs) > 1 and len(set(values)) > 1
-        cells = "".join(f"<td>{esc(v)}</td>" for v in values)
-        rows.append(f'<tr{" class=differs" if differs else ""}><td>{esc(key)}</td>{cells}</tr>')
+    head = "<tr><th>setting</th>" + "".join(f"<th>{_swatch(r.color)}{esc(r.name)}</th>" for r in runs) + "</tr>"
+
+    def rows(selected: list[str], highlight: bool) -> str:
+        out = []
+        for key in selected:
+            values = [f.get(key, "") for f in flat]
+            differs = highlight and len(set(values)) > 1
+            cells = "".join(f"<td>{esc(v)}</td>" for v in values)
+            out.append(f'<tr{" class=differs" if differs else ""}><td>{esc(key)}</td>{cells}</tr>')
+        return "".join(out)
+
+    shared = [k for k in keys if len(runs) == 1 or sum(k in f for f in flat) > 1]
+    own = [k for k in keys if k not in shared]
     note = ' <span class="note">(highlighted: differs between runs)</span>' if len(runs) > 1 else ""
-    return f'<p class="mode">Settings recorded by each run{note}</p><table class="settings"><tr><th>setting</th>{head}</tr>{"".join(rows)}</table>'
+    page = f'<p class="mode">Settings recorded by each run{note}</p><table class="settings">{head}{rows(shared, len(runs) > 1)}</table>'
+    if own:
+        page += (f'<details><summary>{len(own)} setting(s) recorded by one run only</summary>'
+                 f'<table class="settings">{head}{rows(own, False)}</table></details>')
+    return page
 
 
 def _tick_step(span: float) -> float:

@@ -13,6 +13,7 @@ import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
+from actrep._torchvision_compat import require_torchvision
 from actrep.config import option
 from actrep.errors import ActRepError
 from actrep.models.registry import FAMILIES, Family, get_family
@@ -136,8 +137,6 @@ def build_processor(family: Family):
     import transformers
     from transformers import AutoTokenizer
 
-    from actrep._torchvision_compat import require_torchvision
-
     require_torchvision()
     tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_files_dir()))
     template = chat_template_text(family)
@@ -155,7 +154,8 @@ def build_tiny_checkpoint(args: TinyModelArguments) -> Path:
     import transformers
 
     if not args.output_dir:
-        raise ActRepError("--out is required")
+        raise ActRepError("--output_dir is required")
+    require_torchvision()  # before anything is written: the processor needs it
     family = get_family(args.family)
     config = build_config(args)
     torch.manual_seed(args.seed)
