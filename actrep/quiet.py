@@ -18,9 +18,10 @@ LOG_MESSAGES = [
 ]
 # (category, regex matched against the start of the message)
 WARNINGS = [
-    # transformers 5.23 renamed TrainingArguments' gradient_checkpointing(_kwargs) to activation_checkpointing;
-    # the old names, the ones HF users and ActRep's GRPO know, still work in the pinned release.
-    (FutureWarning, r"`gradient_checkpointing(_kwargs)?` is deprecated"),
+    # transformers 5.23 renamed gradient_checkpointing(_kwargs) (TrainingArguments) and is_gradient_checkpointing
+    # (models) to activation_checkpointing; the old names, the ones HF users and ActRep's GRPO know, still
+    # work in the pinned release.
+    (FutureWarning, r"`(is_)?gradient_checkpointing(_kwargs)?` is deprecated"),
 ]
 
 
