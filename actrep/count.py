@@ -84,7 +84,7 @@ def expand_inputs(items: list[str]) -> list[tuple[str, str | None]]:
             files = [f for m in matches for f in (videos_in(Path(m)) if Path(m).is_dir() else [m])]
             found += [(f, None) for f in files] or [(item, f"{item}: no file matches this pattern")]
         else:
-            found.append((item, None if path.exists() else f"{item}: no such file or folder"))
+            found.append((item, None if path.exists() else f"{item}: file or folder not found"))
     seen, unique = set(), []
     for path, error in found:
         key = str(Path(path).resolve()) if error is None else path

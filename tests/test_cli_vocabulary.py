@@ -94,7 +94,7 @@ def test_help_all_lists_training_arguments(capsys):
 def test_count_errors_are_one_line(tmp_path, capsys):
     missing = f"{tmp_path}/nonexist_dir/"
     assert main(["count", missing]) == 1
-    assert f"error: {missing}: no such file or folder\n" in capsys.readouterr().err
+    assert f"error: {missing}: file or folder not found\n" in capsys.readouterr().err
     assert main(["count", str(tmp_path), "--provider", "foo"]) == 1
     assert capsys.readouterr().err.startswith("error: unknown provider 'foo'; choose one of openai")
 
