@@ -1,77 +1,118 @@
-"""Make torchvision importable on a CPU-only torch.
+"""torchvision for transformers' video processors: a one-line instruction when it is missing, and a
+guarded repair when its compiled extension cannot load.
 
-Why this exists: PyPI's torchvision wheels are built against CUDA torch. On a CPU-only torch their
-compiled extension (`torchvision/_C.so`) fails to load, and `import torchvision` then dies in
-`_meta_registrations.py` with `operator torchvision::nms does not exist`; transformers' video
-processors (and even `import transformers.video_utils`) need torchvision, so nothing would work.
-The processors only use torchvision's pure-torch transforms, so declaring the two op schemas that
-the import registers fake kernels for (nms, qnms) is enough.
+Why the repair exists: PyPI's torchvision wheels for Linux are CUDA builds. Next to a CPU-only torch
+their compiled extension cannot load, and `import torchvision` then dies in `_meta_registrations.py`
+with `operator torchvision::nms does not exist`; transformers' video processors (the only part of
+torchvision ActRep uses, pure-torch transforms) cannot even be imported.
 
-The fix is installed as an import hook by `import actrep` and runs the moment anything first
-imports torchvision. It is a no-op wherever the compiled extension loads (GPU machines, normal
-installs): it only declares the schemas after trying, and failing, to load `_C`.
+Why it cannot abort: nothing is declared before torchvision has tried to load its extension itself.
+The repair wraps torchvision's own loader; only when its import fails with exactly that error, which
+proves the extension did not register `torchvision::nms` in this process, are the two missing op
+schemas (nms, qnms) declared and torchvision's `__init__` executed once more. The second run reuses
+the already imported `torchvision.extension`, so the extension is never loaded a second time and
+nothing can register those operators twice. Wherever the extension loads (GPU machines, matching
+builds) the first import succeeds and the wrapper does nothing. An earlier version declared the
+schemas up front after guessing the extension's file name (`_C.so`); torchvision 0.29 renamed it
+`_C_stable.so`, the guess failed, and the process aborted on the duplicate registration.
+
+Why torchvision is not a dependency in pyproject.toml: pip cannot pick the torchvision built for the
+torch that is already installed. Asked for an unpinned torchvision next to torch 2.13, it re-pins torch
+to whatever the newest torchvision requires (2.13 CPU -> 2.14.1 CUDA, 6.6 GB); any bound that keeps
+one torch would replace another. So the user's torch decides, and `require_torchvision` names the
+matching release.
 """
 
 from __future__ import annotations
 
 import importlib.abc
+import importlib.machinery
 import importlib.util
-import os
 import sys
 
+from actrep.errors import ActRepError
+
+_MISSING_OP = "operator torchvision::nms does not exist"
 _LIBRARY = None  # keeps the torch.library.Library alive (its definitions die with it)
+state = "untouched"  # "native" or "repaired" once torchvision was imported through the hook
 
 
-def ensure_torchvision_ops() -> str:
-    """Declare torchvision's nms/qnms schemas if its compiled extension cannot load.
+def matching_torchvision(torch_version: str) -> str:
+    """The torchvision release series built for a torch release: 2.N pairs with 0.(N+15)."""
+    major, minor = (int(part) for part in torch_version.split("+")[0].split(".")[:2])
+    if major != 2:
+        raise ActRepError(f"torch {torch_version} is not supported (ActRep needs torch 2.x, 2.6 or newer)")
+    return f"0.{minor + 15}.*"
 
-    Returns "absent", "native", "patched" or "already" (for tests and `actrep env`).
-    """
+
+def require_torchvision() -> None:
+    """Raise a one-line instruction when torchvision (needed by the video processors) is not installed."""
+    if importlib.util.find_spec("torchvision") is not None:
+        return
+    from importlib.metadata import version
+
+    torch_version = version("torch")
+    raise ActRepError(
+        f"torchvision is not installed (transformers' video processors need it). Install the release built for your "
+        f"torch {torch_version}: pip install 'torchvision=={matching_torchvision(torch_version)}'")
+
+
+def _declare_missing_schemas() -> None:
     global _LIBRARY
-    spec = importlib.util.find_spec("torchvision")
-    if spec is None or not spec.submodule_search_locations:
-        return "absent"
     import torch
 
-    if _LIBRARY is not None:
-        return "patched"
-    if "torchvision" in sys.modules and hasattr(torch.ops.torchvision, "nms"):
-        return "already"
-    package_dir = spec.submodule_search_locations[0]
-    extension = next((f for f in os.listdir(package_dir) if f.startswith("_C.") and f.endswith(".so")), None)
-    if extension is not None:
-        try:
-            torch.ops.load_library(os.path.join(package_dir, extension))
-            return "native"
-        except (OSError, RuntimeError):
-            pass
     if hasattr(torch.ops.torchvision, "nms"):
-        return "native"
+        return
     _LIBRARY = torch.library.Library("torchvision", "DEF")
     _LIBRARY.define("nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
     _LIBRARY.define("qnms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
-    return "patched"
+
+
+class _RepairingLoader(importlib.abc.Loader):
+    """torchvision's own loader, run once more after declaring the schemas if its extension did not load."""
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    def __getattr__(self, name):  # resource readers, get_filename, ...
+        return getattr(self.inner, name)
+
+    def create_module(self, spec):
+        return self.inner.create_module(spec)
+
+    def exec_module(self, module):
+        global state
+        uninstall_hook()
+        try:
+            self.inner.exec_module(module)
+            state = "native"
+        except RuntimeError as err:
+            if _MISSING_OP not in str(err):
+                raise
+            _declare_missing_schemas()
+            self.inner.exec_module(module)
+            state = "repaired"
 
 
 class _TorchvisionImportHook(importlib.abc.MetaPathFinder):
-    """Runs `ensure_torchvision_ops` just before the first `import torchvision`, then steps aside."""
+    """Wraps the loader of `import torchvision` (steps aside once torchvision runs; a bare
+    `importlib.util.find_spec("torchvision")`, as transformers' availability checks do, comes here too)."""
 
     def find_spec(self, fullname, path=None, target=None):
         if fullname != "torchvision":
             return None
-        uninstall_hook()
-        ensure_torchvision_ops()
-        return None  # let the normal finders import it
-
-
-_HOOK = _TorchvisionImportHook()
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+        if spec is None or spec.loader is None:
+            return None
+        spec.loader = _RepairingLoader(spec.loader)
+        return spec
 
 
 def install_hook() -> None:
     if "torchvision" in sys.modules:
-        return  # already imported (successfully, or the caller handled it)
+        return  # already imported by the caller
     if not any(isinstance(f, _TorchvisionImportHook) for f in sys.meta_path):
-        sys.meta_path.insert(0, _HOOK)
+        sys.meta_path.insert(0, _TorchvisionImportHook())
 
 
 def uninstall_hook() -> None:

@@ -10,6 +10,7 @@ import importlib
 import sys
 
 from actrep.errors import ActRepError
+from actrep.quiet import silence_third_party_noise
 
 # command -> (module, one-line summary), in pipeline order.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -62,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     if command not in COMMANDS:
         print(f"actrep: unknown command {command!r}\n\n{_usage()}", file=sys.stderr)
         return 2
+    silence_third_party_noise()
     module = importlib.import_module(COMMANDS[command][0])
     try:
         return int(module.main(rest) or 0)

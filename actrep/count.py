@@ -43,10 +43,10 @@ from actrep.video import VideoSettings
 class CountArguments:
     videos: list[str] = option([], help="Video files, folders (every video file directly inside, sorted) or glob patterns.")
     action: str = option("", help="The action to count, e.g. 'push up' (required with --model).")
-    model: str | None = option(None, help="A local checkpoint directory or hub id; with --provider, the API model name.")
+    model_name_or_path: str | None = option(None, help="A local checkpoint directory or hub id; with --provider, the API model name.")
     provider: str | None = option(None, help=f"Count with an API model: {', '.join(PROVIDERS)}. Neither --model nor --provider: the training-free periodicity counter.")
     base_url: str | None = option(None, help="API base URL (required for openai-compatible, e.g. http://localhost:8000/v1).")
-    out: str = option("actrep_count", help="Folder for the timeline PNGs and annotated videos.")
+    output_dir: str = option("runs/count", help="Folder for the timeline PNGs and annotated videos.")
     json: bool = option(False, help="Print one JSON object per video (one line each) and nothing else on stdout.")
     hide_reasoning: bool = option(False, help="Do not print the model's reasoning (and leave it out of the JSON).")
     timeline: bool = option(True, help="Write a timeline PNG per video (--no_timeline: skip it).")
@@ -84,7 +84,7 @@ def expand_inputs(items: list[str]) -> list[tuple[str, str | None]]:
             files = [f for m in matches for f in (videos_in(Path(m)) if Path(m).is_dir() else [m])]
             found += [(f, None) for f in files] or [(item, f"{item}: no file matches this pattern")]
         else:
-            found.append((item, None))
+            found.append((item, None if path.exists() else f"{item}: file or folder not found"))
     seen, unique = set(), []
     for path, error in found:
         key = str(Path(path).resolve()) if error is None else path
@@ -200,7 +200,7 @@ def render(result: VideoResult, windows, backend, args: CountArguments, names: O
         if len(windows) > 1:
             subtitle += f"  ·  {len(windows)} windows, stitched by {result.stitch}"
         try:
-            path = timeline_png(Path(args.out) / f"{stem}.timeline.png", result.video, result.reps,
+            path = timeline_png(Path(args.output_dir) / f"{stem}.timeline.png", result.video, result.reps,
                                 title=f"{Path(result.video).name}: {label}", subtitle=subtitle,
                                 windows=[(w.start, w.end) for w in windows],
                                 cuts=[low for low, _ in owned_ranges(windows)[1:]])
@@ -209,7 +209,7 @@ def render(result: VideoResult, windows, backend, args: CountArguments, names: O
             result.warnings.append(f"timeline not written: {err}")
     if args.annotate:
         try:
-            target = Path(args.out) / f"{stem}.annotated.mp4"
+            target = Path(args.output_dir) / f"{stem}.annotated.mp4"
             annotate_video(result.video, target, result.reps, result.count, action)
             result.annotated = str(target)
         except ActRepError as err:
@@ -329,8 +329,8 @@ def main(argv: list[str]) -> int:
         backend = make_backend(args, video, prompt, api)
         plan_windows(2, 1.0, backend.video_settings, args.overlap)  # validates --overlap before any video
         if backend.backend == "local":
-            print(f"loaded {args.model} in {time.perf_counter() - started:.1f} s", file=sys.stderr)
-        names, failed = OutputNames(args.out), 0
+            print(f"loaded {args.model_name_or_path} in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+        names, failed = OutputNames(args.output_dir), 0
         with _progress(len(inputs), args.quiet, stdout) as (advance, emit, note):
             for path, error in inputs:
                 advance(f"counting {Path(path).name}", 0)

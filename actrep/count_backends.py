@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from actrep.count_windows import Rep
 from actrep.errors import ActRepError
-from actrep.evaluate.api_client import ApiSettings
+from actrep.evaluate.api_client import PROVIDERS, ApiSettings
 from actrep.prompts import PromptSettings
 from actrep.video import VideoSettings
 
@@ -71,12 +71,12 @@ class LocalBackend(ModelBackend):
 
         from actrep.evaluate.local import EvalArguments, LocalModelCounter
 
-        eval_args = EvalArguments(model=[args.model], batch_size=1, max_new_tokens=args.max_new_tokens, family=args.family,
+        eval_args = EvalArguments(model_name_or_path=[args.model_name_or_path], batch_size=1, max_new_tokens=args.max_new_tokens, family=args.family,
                                   dtype=args.dtype, attn_implementation=args.attn_implementation,
                                   trust_remote_code=args.trust_remote_code, ignore_saved_settings=args.ignore_saved_settings)
         device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        self.counter = LocalModelCounter(args.model, eval_args, video, prompt, device)
-        self.model_name = args.model
+        self.counter = LocalModelCounter(args.model_name_or_path, eval_args, video, prompt, device)
+        self.model_name = args.model_name_or_path
         self.family = self.counter.family
         self.video_settings = self.counter.video_settings
         self.prompt_variant = self.counter.prompt_variant
@@ -99,8 +99,8 @@ class ApiBackend(ModelBackend):
         from actrep.models.registry import get_family
 
         self.family = get_family(args.sampling_family)
-        self.client = make_client(args.provider, args.model, args.base_url, api)
-        self.model_name, self.provider = args.model, args.provider
+        self.client = make_client(args.provider, args.model_name_or_path, args.base_url, api)
+        self.model_name, self.provider = args.model_name_or_path, args.provider
         self.video_settings, self.prompt_variant = video, prompt.prompt_variant
 
     def describe(self) -> dict:
@@ -143,12 +143,14 @@ class PeriodicityBackend:
 
 def make_backend(args, video: VideoSettings, prompt: PromptSettings, api: ApiSettings):
     if args.provider:
-        if not args.model:
+        if args.provider not in PROVIDERS:
+            raise ActRepError(f"unknown provider {args.provider!r}; choose one of {', '.join(PROVIDERS)}")
+        if not args.model_name_or_path:
             raise ActRepError("--provider needs --model (the model name at the provider)")
         if not args.action:
             raise ActRepError('give the action to count with --action (e.g. --action "push up")')
         return ApiBackend(args, video, prompt, api)
-    if args.model:
+    if args.model_name_or_path:
         if not args.action:
             raise ActRepError('give the action to count with --action (e.g. --action "push up")')
         return LocalBackend(args, video, prompt)

@@ -1,4 +1,4 @@
-"""`actrep report RUN [RUN...] --out report.html`: one self-contained HTML page from evaluation runs.
+"""`actrep report RUN [RUN...] [--output_file report.html]`: one self-contained HTML page from evaluation runs.
 
 The page loads nothing from anywhere: CSS is inline, there is no script, and every picture is
 embedded as a base64 data URI, so it can be mailed, archived or opened offline as one file. The same
@@ -41,7 +41,7 @@ COLUMN_TITLES = {"n": "n", "parse_rate": "parse rate", "obo": "OBO ↑", "exact"
 @dataclass
 class ReportArguments:
     runs: list[str] = option([], help="Run directories (each with metrics.json), or folders whose subfolders are runs. Several runs are compared.")
-    out: str = option("report.html", help="HTML file to write; its pictures also go to <stem>_files/ beside it.")
+    output_file: str = option("", help="HTML file to write (default: report.html inside the first RUNS folder); its pictures also go to <stem>_files/ beside it.")
     max_videos: int = option(24, help="Videos that get a card: the largest errors first, then a few of the best-predicted (0: no cards).")
     title: str = option("ActRep evaluation report", help="Page title.")
     frames: int = option(8, help="Frames in each card's strip (spread evenly over the clip).")
@@ -247,19 +247,31 @@ def _flatten(data: dict, prefix: str = "") -> dict[str, str]:
 
 
 def _settings_table(runs: list[Run]) -> str:
+    """Settings several runs recorded (highlighted where they differ), then, folded away, the settings
+    only one run has (a baseline counter's own parameters would otherwise bury the ones that matter)."""
     flat = [_flatten(r.metrics) for r in runs]
     keys = list(dict.fromkeys(k for f in flat for k in f))
     if not keys:
         return '<p class="note">The runs recorded no settings.</p>'
-    head = "".join(f"<th>{_swatch(r.color)}{esc(r.name)}</th>" for r in runs)
-    rows = []
-    for key in keys:
-        values = [f.get(key, "") for f in flat]
-        differs = len(runs) > 1 and len(set(values)) > 1
-        cells = "".join(f"<td>{esc(v)}</td>" for v in values)
-        rows.append(f'<tr{" class=differs" if differs else ""}><td>{esc(key)}</td>{cells}</tr>')
+    head = "<tr><th>setting</th>" + "".join(f"<th>{_swatch(r.color)}{esc(r.name)}</th>" for r in runs) + "</tr>"
+
+    def rows(selected: list[str], highlight: bool) -> str:
+        out = []
+        for key in selected:
+            values = [f.get(key, "") for f in flat]
+            differs = highlight and len(set(values)) > 1
+            cells = "".join(f"<td>{esc(v)}</td>" for v in values)
+            out.append(f'<tr{" class=differs" if differs else ""}><td>{esc(key)}</td>{cells}</tr>')
+        return "".join(out)
+
+    shared = [k for k in keys if len(runs) == 1 or sum(k in f for f in flat) > 1]
+    own = [k for k in keys if k not in shared]
     note = ' <span class="note">(highlighted: differs between runs)</span>' if len(runs) > 1 else ""
-    return f'<p class="mode">Settings recorded by each run{note}</p><table class="settings"><tr><th>setting</th>{head}</tr>{"".join(rows)}</table>'
+    page = f'<p class="mode">Settings recorded by each run{note}</p><table class="settings">{head}{rows(shared, len(runs) > 1)}</table>'
+    if own:
+        page += (f'<details><summary>{len(own)} setting(s) recorded by one run only</summary>'
+                 f'<table class="settings">{head}{rows(own, False)}</table></details>')
+    return page
 
 
 def _tick_step(span: float) -> float:
@@ -440,6 +452,6 @@ def build_report(paths, out: str | Path, *, max_videos: int = 24, title: str = "
 def main(argv: list[str]) -> int:
     (args,) = parse_config([ReportArguments], argv, prog="actrep report", positional=["runs"],
                            description="Self-contained HTML report (metrics, plots, per-video timelines) of evaluation runs.")
-    out = build_report(args.runs, args.out, max_videos=args.max_videos, title=args.title, frames=args.frames)
+    out = build_report(args.runs, args.output_file or Path(args.runs[0]) / "report.html", max_videos=args.max_videos, title=args.title, frames=args.frames)
     print(f"wrote {out} (pictures in {out.with_name(out.stem + '_files')})")
     return 0

@@ -20,7 +20,7 @@ USAGE = """usage: actrep video <inspect|table> [options]
 @dataclass
 class InspectArguments:
     video: str = option(None, help="Video file.")
-    model: str | None = option(None, help="Checkpoint whose processor (and saved actrep settings) to use.")
+    model_name_or_path: str | None = option(None, help="Checkpoint whose processor (and saved actrep settings) to use.")
     family: str = option("qwen2_5_vl", help=f"Family when no --model is given ({', '.join(FAMILIES)}).")
     action: str = option("repetition", help="Action name for the prompt.")
     clip_start: float | None = option(None, help="Clip start in seconds.")
@@ -44,12 +44,12 @@ def _processor_and_settings(args: InspectArguments, video: VideoSettings, prompt
     from actrep.models.registry import get_family, load_processor, resolve_family
     from actrep.settings import load_settings
 
-    if args.model:
-        family = resolve_family(args.model)
-        processor = load_processor(args.model)
-        saved = load_settings(args.model)
+    if args.model_name_or_path:
+        family = resolve_family(args.model_name_or_path)
+        processor = load_processor(args.model_name_or_path)
+        saved = load_settings(args.model_name_or_path)
         if saved and not args.ignore_saved_settings:
-            print(f"using the settings saved in {args.model} (--ignore_saved_settings to use flags)")
+            print(f"using the settings saved in {args.model_name_or_path} (--ignore_saved_settings to use flags)")
             return family, processor, saved.video, saved.prompt_variant
         return family, processor, video, prompt.prompt_variant
     from actrep.models.tiny import build_processor

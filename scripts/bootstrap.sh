@@ -42,9 +42,5 @@ if ! "$VENV/bin/python" -m pip show -q deepspeed >/dev/null 2>&1; then
   echo "[bootstrap] installing deepspeed"
   quiet "${PIP[@]}" --no-build-isolation "deepspeed==0.19.8"
 fi
-# Install the torchvision fix for every interpreter of this venv (plain `python`, torchrun children),
-# not only for programs that import actrep first (actrep/_torchvision_compat.py says why).
-purelib=$("$VENV/bin/python" -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")
-echo "import actrep" > "$purelib/actrep_torchvision_fix.pth"
 "$VENV/bin/python" -c "import actrep, transformers, trl; print(f'[bootstrap] actrep {actrep.__version__}, transformers {transformers.__version__}, trl {trl.__version__}')"
 touch "$VENV/.bootstrapped"

@@ -16,7 +16,7 @@ def tiny_checkpoints(tmp_path_factory):
     from actrep.models.tiny import TinyModelArguments, build_tiny_checkpoint
 
     root = tmp_path_factory.mktemp("tiny")
-    return {f: build_tiny_checkpoint(TinyModelArguments(family=f, out=str(root / f))) for f in FAMILIES}
+    return {f: build_tiny_checkpoint(TinyModelArguments(family=f, output_dir=str(root / f))) for f in FAMILIES}
 
 
 @pytest.fixture(scope="session")
@@ -63,6 +63,6 @@ def synth_data(tmp_path_factory):
     from actrep.synth import SynthConfig, write_dataset
 
     out = tmp_path_factory.mktemp("synth") / "data"
-    write_dataset(SynthConfig(out=str(out), n=8, seed=1, fps=4.0, size="64", min_count=2, max_count=6,
+    write_dataset(SynthConfig(output_dir=str(out), n=8, seed=1, fps=4.0, size="64", min_count=2, max_count=6,
                               preset="easy", splits="train=1", workers=1, quiet=True))
     return out

@@ -36,7 +36,7 @@ def test_load_model_reads_family_from_config(tiny_checkpoints):
 
 
 def test_moe_family_builds_and_reloads(tmp_path):
-    path = build_tiny_checkpoint(TinyModelArguments(family="qwen3_vl_moe", out=str(tmp_path / "moe")))
+    path = build_tiny_checkpoint(TinyModelArguments(family="qwen3_vl_moe", output_dir=str(tmp_path / "moe")))
     model = AutoModelForImageTextToText.from_pretrained(path)
     assert type(model).__name__ == "Qwen3VLMoeForConditionalGeneration"
 
@@ -77,3 +77,20 @@ def test_qwen2_5_temporal_positions_increase_at_4fps(tiny_checkpoints, tmp_path)
     assert (per_pair == per_pair[:, :1]).all()  # one temporal position per frame pair
     steps = per_pair[1:, 0] - per_pair[:-1, 0]
     assert t == 8 and (steps > 0).all(), per_pair[:, 0].tolist()
+
+
+def test_unresolvable_hub_reads_the_cache_at_once(monkeypatch, capsys):
+    import socket
+
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+
+    def no_dns(*args, **kwargs):
+        raise socket.gaierror(-2, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_dns)
+    with pytest.raises(ActRepError, match=r"cannot read a model config from nobody/no-such-model: .*offline: give a local checkpoint"):
+        resolve_family("nobody/no-such-model")
+    assert constants.HF_HUB_OFFLINE and "cannot be resolved" in capsys.readouterr().err

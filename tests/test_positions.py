@@ -29,7 +29,7 @@ def sharp_checkpoints(tmp_path_factory):
     from actrep.models.tiny import TinyModelArguments, build_tiny_checkpoint
 
     root = tmp_path_factory.mktemp("sharp")
-    return {f: build_tiny_checkpoint(TinyModelArguments(family=f, out=str(root / f), init_std=0.3)) for f in FAMILIES}
+    return {f: build_tiny_checkpoint(TinyModelArguments(family=f, output_dir=str(root / f), init_std=0.3)) for f in FAMILIES}
 
 
 @pytest.fixture(scope="module")

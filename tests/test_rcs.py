@@ -167,7 +167,7 @@ def synth_data(tmp_path_factory):
     from actrep.synth import SynthConfig, write_dataset
 
     out = tmp_path_factory.mktemp("synth") / "data"
-    write_dataset(SynthConfig(out=str(out), n=6, size="64", duration=3.0, max_count=5, workers=1, quiet=True, seed=3))
+    write_dataset(SynthConfig(output_dir=str(out), n=6, size="64", duration=3.0, max_count=5, workers=1, quiet=True, seed=3))
     return out
 
 

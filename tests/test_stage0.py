@@ -95,7 +95,7 @@ def test_dataset_targets_match_the_processor_temporal_patches(tmp_path, tiny_che
     from actrep.video import VideoSettings, encode, load_video
 
     data = tmp_path / "data"
-    write_dataset(SynthConfig(out=str(data), n=3, seed=2, size="56", fps=8.0, duration=4.0, max_count=5,
+    write_dataset(SynthConfig(output_dir=str(data), n=3, seed=2, size="56", fps=8.0, duration=4.0, max_count=5,
                               splits="train=1", workers=1, quiet=True))
     settings = VideoSettings(fps=8.0, max_frames=64, min_pixels=56 * 56, max_pixels=56 * 56)
     family = get_family("qwen2_5_vl")

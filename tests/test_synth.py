@@ -34,7 +34,7 @@ TINY = dict(size="64", fps=8.0, duration=3.0, min_count=1, max_count=5, quiet=Tr
 
 
 def _tiny(out, **kw) -> SynthConfig:
-    return SynthConfig(out=str(out), **{**TINY, **kw})
+    return SynthConfig(output_dir=str(out), **{**TINY, **kw})
 
 
 def _check_intervals(spec: VideoSpec, min_rep: int) -> None:
@@ -237,7 +237,7 @@ def test_held_out_split_and_overwrite_guard(tmp_path):
     ],
 )
 def test_bad_options_raise_one_line_errors(kw, message):
-    cfg = SynthConfig(out="unused", **kw)
+    cfg = SynthConfig(output_dir="unused", **kw)
     with pytest.raises(ActRepError, match=re.escape(message)) as err:
         validate(cfg)
     assert "\n" not in str(err.value)

@@ -233,7 +233,7 @@ def write_jsonl(path: str | Path, samples: Sequence[Sample]) -> None:
 class CotArguments:
     data: str = option(None, help="Dataset: a RepCount-A folder, a .csv or a .jsonl (e.g. the output of `actrep rcs`).")
     videos: str | None = option(None, help="Folder the video ids are resolved against (default: the dataset's folder).")
-    out: str = option("train.jsonl", help="Output JSONL (new schema, one row per video or clip, with `cot`).")
+    output_file: str = option("cot.jsonl", help="Output JSONL (new schema, one row per video or clip, with `cot`).")
     splits: list[str] = option([], help="Only these splits (default: all).")
     group_threshold: int = option(DEFAULT_GROUP_THRESHOLD, help="List reps in groups above this many repetitions.")
     group_size: int = option(DEFAULT_GROUP_SIZE, help="Repetitions per group in the grouped form.")
@@ -314,9 +314,9 @@ def main(argv: list[str]) -> int:
                       "(a CoT needs every repetition's interval)[/yellow]")
     if not rows:
         raise ActRepError(f"{args.data}: no row with usable repetition intervals; nothing written")
-    write_jsonl(args.out, rows)
+    write_jsonl(args.output_file, rows)
     pseudo = sum(1 for r in rows if r.extra.get("pseudo_labelled"))
-    console.print(f"wrote {len(rows)} row(s) with {prompt.prompt_variant!r} reasoning to {args.out}"
+    console.print(f"wrote {len(rows)} row(s) with {prompt.prompt_variant!r} reasoning to {args.output_file}"
                   + (f" ({pseudo} with pseudo-intervals)" if pseudo else ""))
     if args.pseudo_check:
         from actrep.periodicity.baseline import pseudo_agreement

@@ -369,7 +369,7 @@ def print_histograms(console, before, after, strata, weights) -> None:
 class RCSArguments:
     data: str = option(None, help="Dataset: a RepCount-A folder, a .csv or a .jsonl with per-repetition boundaries.")
     videos: str | None = option(None, help="Folder the video ids are resolved against (default: the dataset's folder).")
-    out: str = option("rcs.jsonl", help="Output JSONL; the histogram PNG goes next to it (<stem>_histogram.png).")
+    output_file: str = option("rcs.jsonl", help="Output JSONL; the histogram PNG goes next to it (<stem>_histogram.png).")
     splits: list[str] = option([], help="Only these splits (default: all; clips keep their source's split).")
     workers: int = option(4, help="Videos probed in parallel.")
 
@@ -402,7 +402,7 @@ def main(argv: list[str]) -> int:
     if not out:
         raise ActRepError(f"{args.data}: no clip could be cut (no row with repetition boundaries, or no video can feed "
                           "a stratum the target weighs); nothing written")
-    path = Path(args.out)
+    path = Path(args.output_file)
     write_jsonl(path, out)
     plot = path.with_name(path.stem + "_histogram.png")
     save_histogram_png(plot, samples, out, strata, weights)

@@ -35,12 +35,12 @@ RUN_SETTINGS = "eval_api.json"  # what the run was started with; a resume must m
 class EvalApiArguments:
     data: str = option(None, help="Dataset: a RepCount-A folder, a .csv or a .jsonl manifest.")
     provider: str = option(None, help=f"API provider: {', '.join(PROVIDERS)}.")
-    model: str = option(None, help="Model name at the provider (e.g. gpt-4.1-mini, gemini-2.5-flash, the name a vLLM server serves).")
+    model_name_or_path: str = option(None, help="Model name at the provider (e.g. gpt-4.1-mini, gemini-2.5-flash, the name a vLLM server serves).")
     base_url: str | None = option(None, help="API base URL: required for openai-compatible (e.g. http://localhost:8000/v1), optional otherwise.")
     videos: str | None = option(None, help="Folder the video ids are resolved against (default: the dataset's folder).")
     splits: list[str] = option(["test"], help="Splits to evaluate.")
     limit: int = option(0, help="Evaluate only the first N samples (0: all); a cheap trial run.")
-    out: str = option("runs/eval_api", help="Output folder; the run goes to OUT/<run_name>/.")
+    output_dir: str = option("runs/eval_api", help="Output folder; the run goes to OUTPUT_DIR/<run_name>/.")
     run_name: str = option("", help="Run folder name (default: <provider>-<model>, sanitised).")
     sampling_family: str = option("qwen2_5_vl", help="Whose frame-sampling rule picks the frames (same settings as local eval).")
     concurrency: int = option(4, help="Requests in flight at once.")
@@ -161,12 +161,12 @@ def main(argv: list[str]) -> int:
     args, api_settings, video_settings, prompt_settings = parse_config(
         [EvalApiArguments, ApiSettings, VideoSettings, PromptSettings], argv, prog="actrep eval-api",
         description="Evaluate an API model (OpenAI, Gemini, OpenAI-compatible server) on a dataset; resumable.")
-    if not args.provider or not args.model:
+    if not args.provider or not args.model_name_or_path:
         raise ActRepError("--provider and --model are required")
     if args.concurrency < 1 or args.limit < 0:
         raise ActRepError("need --concurrency >= 1 and --limit >= 0")
     get_family(args.sampling_family)
-    client = make_client(args.provider, args.model, args.base_url, api_settings)
+    client = make_client(args.provider, args.model_name_or_path, args.base_url, api_settings)
 
     if not args.data:
         raise ActRepError("give the dataset with --data")
@@ -176,9 +176,9 @@ def main(argv: list[str]) -> int:
     if len(by_key) != len(samples):
         raise ActRepError(f"{args.data}: duplicate samples (same split, video and clip); run `actrep data validate`")
 
-    run_name = args.run_name or run_name_of(args.provider, args.model)
-    run_dir = Path(args.out) / run_name
-    info = {"evaluator": "api", "provider": args.provider, "model": args.model, "base_url": client.base_url,
+    run_name = args.run_name or run_name_of(args.provider, args.model_name_or_path)
+    run_dir = Path(args.output_dir) / run_name
+    info = {"evaluator": "api", "provider": args.provider, "model": args.model_name_or_path, "base_url": client.base_url,
             "data": str(args.data), "videos": args.videos, "splits": args.splits, "sampling_family": args.sampling_family,
             "video_settings": to_dict(video_settings), "prompt_variant": prompt_settings.prompt_variant,
             "image": {"max_side": api_settings.image_max_side, "jpeg_quality": api_settings.jpeg_quality,

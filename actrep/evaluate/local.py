@@ -33,14 +33,14 @@ from actrep.video import VideoSettings
 
 @dataclass
 class EvalArguments:
-    model: list[str] = option([], help="Checkpoint directories or hub ids to evaluate (several: a comparison).")
+    model_name_or_path: list[str] = option([], help="Checkpoint directories or hub ids to evaluate (several: a comparison).")
     data: str = option(None, help="Dataset: a RepCount-A folder, a .csv or a .jsonl.")
     videos: str | None = option(None, help="Folder video ids are resolved against (default: the dataset's folder).")
     splits: list[str] = option(["test"], help="Splits to evaluate (JSONL/CSV rows without a split count as 'test').")
-    out: str = option("runs/eval", help="Output folder: one run directory per checkpoint inside it.")
+    output_dir: str = option("runs/eval", help="Output folder: one run directory per checkpoint inside it.")
     run_names: list[str] = option([], help="Run directory names, one per --model (default: derived from the path).")
     batch_size: int = option(4, help="Videos per generate call (left-padded).")
-    max_new_tokens: int = option(512, help="Most tokens generated per video.")
+    max_new_tokens: int = option(1024, help="Most tokens generated per video.")
     do_sample: bool = option(False, help="Sample instead of greedy decoding.")
     temperature: float = option(1.0, help="Sampling temperature (with --do_sample).")
     top_p: float = option(1.0, help="Nucleus sampling (with --do_sample).")
@@ -197,12 +197,12 @@ def main(argv: list[str]) -> int:
 
     args, video, prompt = parse_config([EvalArguments, VideoSettings, PromptSettings], argv, prog="actrep eval",
                                        description="Evaluate local checkpoints on a dataset.")
-    if not args.model and not args.baseline:
+    if not args.model_name_or_path and not args.baseline:
         raise ActRepError("give at least one --model checkpoint or --baseline")
     if not args.data:
         raise ActRepError("give the dataset with --data")
-    if args.run_names and len(args.run_names) != len(args.model):
-        raise ActRepError(f"{len(args.run_names)} --run_names for {len(args.model)} --model values")
+    if args.run_names and len(args.run_names) != len(args.model_name_or_path):
+        raise ActRepError(f"{len(args.run_names)} --run_names for {len(args.model_name_or_path)} --model values")
     if args.batch_size < 1:
         raise ActRepError("--batch_size must be at least 1")
     samples = load_samples(args.data, args.videos, args.splits or None)
@@ -214,10 +214,10 @@ def main(argv: list[str]) -> int:
     torch.manual_seed(args.seed)
     # accelerate only sets up multi-process CPU runs (gloo) when told the run is on CPU.
     state = PartialState(cpu=not torch.cuda.is_available())
-    names = args.run_names or [run_name_for(m) for m in args.model]
+    names = args.run_names or [run_name_for(m) for m in args.model_name_or_path]
     if len(set(names)) != len(names):
         raise ActRepError(f"two checkpoints map to the same run name ({names}); give --run_names")
-    runs = [(path, name, None) for path, name in zip(args.model, names)]
+    runs = [(path, name, None) for path, name in zip(args.model_name_or_path, names)]
     if args.baseline:  # training-free counters (actrep.periodicity) with the same interface as a model
         from actrep.periodicity.baseline import BaselineCounter
 
@@ -225,7 +225,7 @@ def main(argv: list[str]) -> int:
     finished = []
     try:
         for path, name, counter in runs:
-            run_dir = Path(args.out) / name
+            run_dir = Path(args.output_dir) / name
             run_dir.mkdir(parents=True, exist_ok=True)
             metrics = evaluate_checkpoint(path, samples, run_dir, args, video, prompt, state, counter)
             if metrics is not None:
@@ -233,8 +233,8 @@ def main(argv: list[str]) -> int:
         if state.is_main_process:
             print_comparison(finished, title=f"actrep eval on {args.data}")
             if len(finished) > 1:
-                write_comparison(args.out, finished)
-            print(f"results in {args.out}/: " + ", ".join(n for n, _ in finished))
+                write_comparison(args.output_dir, finished)
+            print(f"results in {args.output_dir}/: " + ", ".join(n for n, _ in finished))
     finally:
         state.wait_for_everyone()
         if torch.distributed.is_available() and torch.distributed.is_initialized():

@@ -175,14 +175,26 @@ def load_run(run_dir: str | Path) -> tuple[dict, list[dict]]:
     return json.loads((run_dir / METRICS).read_text()), read_predictions(run_dir / PREDICTIONS)
 
 
+PIPELINE_ORDER = ("base", "stage0", "sft", "grpo")
+
+
+def pipeline_order(name: str) -> tuple:
+    """Sort key of a run name: pipeline stages in order (base, stage0, sft, grpo, with any suffix),
+    then other runs, then the training-free baselines; alphabetical within each."""
+    stage = next((i for i, s in enumerate(PIPELINE_ORDER) if name == s or name.startswith((f"{s}_", f"{s}-"))), None)
+    group = 0 if stage is not None else (2 if name.startswith("baseline") else 1)
+    return group, stage or 0, name
+
+
 def find_runs(paths) -> list[Path]:
-    """Run directories named directly, or found one level below (an `actrep eval --out` folder)."""
+    """Run directories named directly (in the order given), or found one level below (an `actrep eval
+    --output_dir` folder: in pipeline order, `pipeline_order`)."""
     runs = []
     for path in map(Path, paths):
         if (path / METRICS).exists():
             runs.append(path)
             continue
-        found = sorted(p.parent for p in path.glob(f"*/{METRICS}")) if path.is_dir() else []
+        found = sorted((p.parent for p in path.glob(f"*/{METRICS}")), key=lambda p: pipeline_order(p.name)) if path.is_dir() else []
         if not found:
             raise ActRepError(f"{path}: no evaluation run found (expected {METRICS} in it or in its subfolders)")
         runs += found
@@ -211,7 +223,10 @@ def print_comparison(runs: list[tuple[str, dict]], title: str = "evaluation", mo
     label = "strict: unparseable = miss" if mode == "strict" else "parsed-only (reference-compatible)"
     table = Table(title=f"{title} ({label})")
     for column in header:
-        table.add_column(column, justify="left" if column == "run" else "right")
+        if column == "run":  # names are never cut ("baseline-periodi…")
+            table.add_column(column, no_wrap=True, min_width=max([len(row[0]) for row in rows] + [3]))
+        else:
+            table.add_column(column, justify="right")
     for row in rows:
         table.add_row(*row)
     Console().print(table)

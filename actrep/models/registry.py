@@ -122,14 +122,39 @@ class ModelArguments:
     ignore_saved_settings: bool = option(False, help="Use the video/prompt flags even if the checkpoint saved its own actrep settings (normally those win).")
 
 
+def use_cache_only_when_offline(model_name_or_path: str) -> bool:
+    """For a hub id on a machine that cannot resolve the hub's host, read the local Hugging Face cache
+    at once (huggingface_hub would retry five times, ~35 s, and then read the cache anyway). Says so."""
+    import os
+    import socket
+    import sys
+    from urllib.parse import urlparse
+
+    from huggingface_hub import constants
+
+    if constants.HF_HUB_OFFLINE or Path(model_name_or_path).expanduser().exists():
+        return constants.HF_HUB_OFFLINE
+    host = urlparse(constants.ENDPOINT).hostname
+    try:
+        socket.getaddrinfo(host, 443)
+        return False
+    except OSError:
+        constants.HF_HUB_OFFLINE = True
+        os.environ["HF_HUB_OFFLINE"] = "1"  # and for the processes this one starts
+        print(f"note: {host} cannot be resolved: models come from the local Hugging Face cache only", file=sys.stderr)
+        return True
+
+
 def resolve_family(model_name_or_path: str, family: str | None = None, trust_remote_code: bool = False) -> Family:
     """The family of a checkpoint, from its config (and checked against an explicit `family`)."""
     from transformers import AutoConfig
 
+    offline = use_cache_only_when_offline(model_name_or_path)
     try:
         config = AutoConfig.from_pretrained(model_name_or_path, trust_remote_code=trust_remote_code)
     except (OSError, ValueError) as err:
-        raise ActRepError(f"cannot read a model config from {model_name_or_path}: {str(err).splitlines()[0]}") from None
+        hint = " (offline: give a local checkpoint, e.g. one from `actrep model tiny --output_dir runs/tiny`)" if offline else ""
+        raise ActRepError(f"cannot read a model config from {model_name_or_path}: {str(err).splitlines()[0]}{hint}") from None
     detected = family_of_model_type(config.model_type)
     if family is not None and get_family(family) is not detected:
         raise ActRepError(
@@ -153,6 +178,10 @@ def resolve_dtype(dtype: str):
 
 def load_processor(model_name_or_path: str, trust_remote_code: bool = False):
     from transformers import AutoProcessor
+
+    from actrep._torchvision_compat import require_torchvision
+
+    require_torchvision()
 
     try:
         return AutoProcessor.from_pretrained(model_name_or_path, trust_remote_code=trust_remote_code)

@@ -13,6 +13,7 @@ import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
+from actrep._torchvision_compat import require_torchvision
 from actrep.config import option
 from actrep.errors import ActRepError
 from actrep.models.registry import FAMILIES, Family, get_family
@@ -26,7 +27,7 @@ VOCAB_SIZE = 151936
 @dataclass
 class TinyModelArguments:
     family: str = option("qwen2_5_vl", help=f"Model family: {', '.join(FAMILIES)}.")
-    out: str = option(None, help="Output directory for the checkpoint.")
+    output_dir: str = option(None, help="Output directory for the checkpoint.")
     layers: int = option(2, help="Language-model decoder layers.")
     hidden: int = option(64, help="Language-model hidden size.")
     heads: int = option(4, help="Attention heads (hidden must be divisible by heads; head_dim = hidden/heads, even).")
@@ -136,6 +137,7 @@ def build_processor(family: Family):
     import transformers
     from transformers import AutoTokenizer
 
+    require_torchvision()
     tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_files_dir()))
     template = chat_template_text(family)
     tokenizer.chat_template = template
@@ -147,12 +149,13 @@ def build_processor(family: Family):
 
 
 def build_tiny_checkpoint(args: TinyModelArguments) -> Path:
-    """Write a complete random-init checkpoint to `args.out` and return its path."""
+    """Write a complete random-init checkpoint to `args.output_dir` and return its path."""
     import torch
     import transformers
 
-    if not args.out:
-        raise ActRepError("--out is required")
+    if not args.output_dir:
+        raise ActRepError("--output_dir is required")
+    require_torchvision()  # before anything is written: the processor needs it
     family = get_family(args.family)
     config = build_config(args)
     torch.manual_seed(args.seed)
@@ -160,7 +163,7 @@ def build_tiny_checkpoint(args: TinyModelArguments) -> Path:
     generation = model.generation_config
     generation.bos_token_id, generation.eos_token_id, generation.pad_token_id = PAD_ID, EOS_ID, PAD_ID
     generation.do_sample = False
-    out = Path(args.out)
+    out = Path(args.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out, safe_serialization=True)
     build_processor(family).save_pretrained(out)

@@ -30,7 +30,7 @@ def main(argv: list[str]) -> int:
     if pv.preview:
         from actrep.synth.preview import make_preview
 
-        path = make_preview(pv.preview, cfg.out or None, rows=pv.preview_rows, cols=pv.preview_cols,
+        path = make_preview(pv.preview, cfg.output_dir or None, rows=pv.preview_rows, cols=pv.preview_cols,
                             tile=pv.preview_tile, colors=pv.preview_colors)
         print(f"wrote {path}")
         return 0

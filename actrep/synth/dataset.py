@@ -22,7 +22,7 @@ from actrep.errors import ActRepError
 from actrep.synth.render import write_video
 from actrep.synth.spec import SynthConfig, VideoSpec, parse_splits, sample_spec, split_sizes, validate
 
-RUNTIME_OPTIONS = ("workers", "quiet", "overwrite", "out")
+RUNTIME_OPTIONS = ("workers", "quiet", "overwrite", "output_dir")
 
 
 def assignments(cfg: SynthConfig) -> list[tuple[int, str]]:
@@ -56,7 +56,7 @@ def _write_text(path: Path, text: str) -> None:
 def _job(args) -> dict:
     cfg, index, split = args
     spec = sample_spec(cfg.seed, cfg, index, split)
-    write_video(spec, Path(cfg.out) / "video" / split / spec.name, crf=cfg.crf, preset=cfg.x264_preset)
+    write_video(spec, Path(cfg.output_dir) / "video" / split / spec.name, crf=cfg.crf, preset=cfg.x264_preset)
     return spec.to_dict()
 
 
@@ -67,8 +67,8 @@ def _init_worker() -> None:
 
 
 def _prepare_out(cfg: SynthConfig, splits: list[str]) -> Path:
-    out = Path(cfg.out)
-    if not cfg.out:
+    out = Path(cfg.output_dir)
+    if not cfg.output_dir:
         raise ActRepError("synth: --out DIR is required")
     if out.exists() and not out.is_dir():
         raise ActRepError(f"synth: --out {out} exists and is not a directory")
@@ -88,7 +88,7 @@ def _prepare_out(cfg: SynthConfig, splits: list[str]) -> Path:
 
 
 def write_dataset(cfg: SynthConfig, progress: bool | None = None) -> dict:
-    """Render ``cfg.n`` videos into ``cfg.out``; returns a summary (counts, timings, paths)."""
+    """Render ``cfg.n`` videos into ``cfg.output_dir``; returns a summary (counts, timings, paths)."""
     validate(cfg)
     jobs = assignments(cfg)
     splits = list(parse_splits(cfg.splits))

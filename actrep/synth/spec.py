@@ -50,7 +50,7 @@ PRESETS: dict[str, dict] = {
 
 @dataclass
 class SynthConfig:
-    out: str = option("", help="Output dataset directory (in --preview mode: the PNG path, default PREVIEW/preview.png).")
+    output_dir: str = option("", help="Output dataset directory (in --preview mode: the PNG path, default PREVIEW/preview.png).")
     n: int = option(100, help="Number of videos.")
     seed: int = option(0, help="Dataset seed; video i is drawn from (seed, i) alone.")
     fps: float = option(8.0, help="Frame rate of the videos.")

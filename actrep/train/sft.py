@@ -25,7 +25,7 @@ from pathlib import Path
 
 import torch
 
-from actrep.config import option, parse_config
+from actrep.config import TRAINING_ARGUMENTS, option, parse_config
 from actrep.errors import ActRepError
 from actrep.models.registry import ModelArguments
 from actrep.prompts import PromptSettings, build_messages
@@ -46,7 +46,7 @@ class SFTArguments:
     eval_videos: str | None = option(None, help="Video folder for --eval_after.")
     eval_splits: list[str] = option(["test"], help="Splits for --eval_after.")
     eval_batch_size: int = option(4, help="Batch size for --eval_after.")
-    eval_max_new_tokens: int = option(512, help="Generation length for --eval_after.")
+    eval_max_new_tokens: int = option(1024, help="Generation length for --eval_after.")
 
 
 def sft_defaults() -> dict:
@@ -317,12 +317,11 @@ def save_final(trainer) -> Path:
 
 def main(argv: list[str]) -> int:
     from rich.console import Console
-    from transformers import TrainingArguments
 
     from actrep.train.common import engine_name, last_checkpoint
 
     script, data_args, tuning, model_args, video, prompt, training_args = parse_config(
-        [SFTArguments, DataArguments, TuningArguments, ModelArguments, VideoSettings, PromptSettings, TrainingArguments],
+        [SFTArguments, DataArguments, TuningArguments, ModelArguments, VideoSettings, PromptSettings, TRAINING_ARGUMENTS],
         argv, prog="actrep sft", description="Supervised fine-tuning on CoT counting data.", defaults=sft_defaults())
     if not model_args.model_name_or_path:
         raise ActRepError("give the starting checkpoint with --model_name_or_path")
