@@ -94,7 +94,7 @@ def matrix_inputs(tmp_path_factory):
     from actrep.models.tiny import TinyModelArguments, build_tiny_checkpoint
 
     root = tmp_path_factory.mktemp("matrix")
-    model = build_tiny_checkpoint(TinyModelArguments(family="qwen2_5_vl", out=str(root / "model")))
+    model = build_tiny_checkpoint(TinyModelArguments(family="qwen2_5_vl", output_dir=str(root / "model")))
     weights = load_file(model / "model.safetensors")
     save_file({k: v.to(torch.bfloat16).float() for k, v in weights.items()}, model / "model.safetensors", metadata={"format": "pt"})
     rows = []

@@ -145,16 +145,21 @@ def use_cache_only_when_offline(model_name_or_path: str) -> bool:
         return True
 
 
-def resolve_family(model_name_or_path: str, family: str | None = None, trust_remote_code: bool = False) -> Family:
-    """The family of a checkpoint, from its config (and checked against an explicit `family`)."""
+def read_config(model_name_or_path: str, trust_remote_code: bool = False):
+    """A checkpoint's config (local folder or hub id; offline: the local cache at once), or a one-line error."""
     from transformers import AutoConfig
 
     offline = use_cache_only_when_offline(model_name_or_path)
     try:
-        config = AutoConfig.from_pretrained(model_name_or_path, trust_remote_code=trust_remote_code)
+        return AutoConfig.from_pretrained(model_name_or_path, trust_remote_code=trust_remote_code)
     except (OSError, ValueError) as err:
         hint = " (offline: give a local checkpoint, e.g. one from `actrep model tiny --output_dir runs/tiny`)" if offline else ""
         raise ActRepError(f"cannot read a model config from {model_name_or_path}: {str(err).splitlines()[0]}{hint}") from None
+
+
+def resolve_family(model_name_or_path: str, family: str | None = None, trust_remote_code: bool = False) -> Family:
+    """The family of a checkpoint, from its config (and checked against an explicit `family`)."""
+    config = read_config(model_name_or_path, trust_remote_code)
     detected = family_of_model_type(config.model_type)
     if family is not None and get_family(family) is not detected:
         raise ActRepError(

@@ -101,9 +101,9 @@ def train(args, data_args, tuning, model_args, video, prompt, reward_funcs=None,
     check_precision(resolve_dtype(model_args.dtype), args.bf16, deepspeed_config is not None, tuning)
     plugin = None
     if deepspeed_config:  # --deepspeed, or the JSON named by `accelerate launch`'s config: one path for both
-        from transformers import AutoConfig
+        from actrep.models.registry import read_config
 
-        config = AutoConfig.from_pretrained(model_args.model_name_or_path, trust_remote_code=model_args.trust_remote_code)
+        config = read_config(model_args.model_name_or_path, model_args.trust_remote_code)
         plugin = deepspeed_plugin(args, deepspeed_config, config.text_config.hidden_size)
     cpu_only = not torch.cuda.is_available()
     if cpu_only and plugin is not None:
