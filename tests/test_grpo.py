@@ -173,10 +173,13 @@ def test_mean_reward_rises(tiny_checkpoints, cot_data, tmp_path):
     assert sum(history[-3:]) / 3 > history[0] + 0.2, history
 
 
-def test_resume_gives_the_same_weights(tiny_checkpoints, cot_data, tmp_path):
+@pytest.mark.parametrize("precision", [[], ["--dtype", "bfloat16", "--bf16", "true", "--save_dtype", "float32"]],
+                         ids=["float32", "bf16_master_weights"])
+def test_resume_gives_the_same_weights(precision, tiny_checkpoints, cot_data, tmp_path):
+    """bf16: the resume state holds the float32 master weights, so the resumed run continues from them."""
     from safetensors.torch import load_file
 
-    extra = ["--max_steps", "4", "--save_steps", "2"]
+    extra = ["--max_steps", "4", "--save_steps", "2", *precision]
     _run(tiny_checkpoints["qwen2_vl"], cot_data, tmp_path / "straight", *extra)
 
     def kill_after_checkpoint(step, metrics):
@@ -191,8 +194,8 @@ def test_resume_gives_the_same_weights(tiny_checkpoints, cot_data, tmp_path):
     assert a.keys() == b.keys()
     for name in a:
         torch.testing.assert_close(a[name], b[name], rtol=1e-5, atol=1e-6, msg=name)
-    steps = [json.loads(line)["step"] for line in (tmp_path / "resumed" / "metrics.jsonl").read_text().splitlines()]
-    assert steps == [1, 2, 3, 4]
+    log = [json.loads(line) for line in (tmp_path / "resumed" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log] == [1, 2, 3, 4] and [r["optimizer_steps"] for r in log] == [1, 2, 3, 4]
 
 
 def test_cli_with_registry_rewards_and_lora(tiny_checkpoints, cot_data, tmp_path, capsys):

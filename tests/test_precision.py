@@ -1,8 +1,9 @@
 """Precision rules and the GRPO details that only show under bf16, LoRA or batch-scaled rewards.
 
-The launch configurations themselves are compared in tests/test_training_matrix.py; here: the refusals
-(one line, before any model loads), the exported dtype, resume from master weights, the old/reference
-passes in the policy's precision, the LoRA reference's own merger, and zero-std groups per group.
+The launch configurations themselves are compared in tests/test_training_matrix.py (resume from master
+weights: tests/test_grpo.py, tests/test_sft.py); here: the refusals (one line, before any model loads),
+the exported dtype, the old/reference passes in the policy's precision, the LoRA reference's own merger,
+and zero-std groups per group.
 """
 
 import functools
@@ -50,26 +51,6 @@ def test_save_dtype_auto_keeps_the_loaded_dtype_and_float32_keeps_the_masters(ti
         with safe_open(tmp_path / run / "model.safetensors", "pt") as weights:
             assert {weights.get_tensor(k).dtype for k in weights.keys()} == {dtype}
         assert json.loads((tmp_path / run / "config.json").read_text())["dtype"] == str(dtype).replace("torch.", "")
-
-
-def test_grpo_resume_under_bf16_restores_the_float32_master_weights(tiny_checkpoints, cot_data, tmp_path):
-    from safetensors.torch import load_file
-
-    extra = ["--max_steps", "4", "--save_steps", "2", "--dtype", "bfloat16", "--bf16", "true", "--save_dtype", "float32"]
-    _run(tiny_checkpoints["qwen2_vl"], cot_data, tmp_path / "straight", *extra)
-
-    def kill_after_checkpoint(step, metrics):
-        if step == 2:
-            raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        _run(tiny_checkpoints["qwen2_vl"], cot_data, tmp_path / "resumed", *extra, on_step_end=kill_after_checkpoint)
-    _run(tiny_checkpoints["qwen2_vl"], cot_data, tmp_path / "resumed", *extra, "--resume")
-    a, b = load_file(tmp_path / "straight" / "model.safetensors"), load_file(tmp_path / "resumed" / "model.safetensors")
-    for name in a:  # bit for bit: the resumed run continued from the masters, not from bf16-rounded weights
-        assert torch.equal(a[name], b[name]), name
-    log = [json.loads(line) for line in (tmp_path / "resumed" / "metrics.jsonl").read_text().splitlines()]
-    assert [r["optimizer_steps"] for r in log] == [1, 2, 3, 4]
 
 
 def test_old_and_reference_log_probs_are_computed_in_the_policy_precision(tiny_checkpoints, cot_data, tmp_path, monkeypatch):
