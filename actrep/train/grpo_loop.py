@@ -222,9 +222,8 @@ def train(args, data_args, tuning, model_args, video, prompt, reward_funcs=None,
             per_reward, rewards = _score(reward_funcs, texts, counts, prompt.prompt_variant)
             if args.scale_rewards == "batch":
                 all_rewards = accelerator.gather(rewards.to(device)).cpu()
-                advantages_all, std_all = group_advantages(all_rewards, G, "batch")
                 mine = slice(rank * len(rewards), (rank + 1) * len(rewards))
-                advantages, std = advantages_all[mine], std_all[mine]
+                advantages = group_advantages(all_rewards, G, "batch")[0][mine]
             else:
                 advantages, _ = group_advantages(rewards, G, args.scale_rewards)
             # a group whose own rewards are all equal teaches nothing, whatever the advantage scaling
