@@ -62,14 +62,18 @@ def _lanes(windows: list[tuple[float, float]]) -> list[int]:
 
 
 def timeline_png(path: Path, video: str, reps: list[Rep], *, title: str, subtitle: str,
-                 windows: list[tuple[float, float]] | None = None, cuts: list[float] | None = None) -> Path:
-    """Write the timeline PNG of one counted video (frame strip + repetitions [+ windows])."""
+                 windows: list[tuple[float, float]] | None = None, cuts: list[float] | None = None,
+                 info=None) -> Path:
+    """Write the timeline PNG of one counted video (frame strip + repetitions [+ windows]).
+
+    `info` (the video's probe result): a partial read's unreadable tail, up to the duration the file
+    declares, is drawn as a hatched "not readable" span, so the picture shows what was not counted."""
     from matplotlib.figure import Figure
     from PIL import Image
 
     with tempfile.TemporaryDirectory() as tmp:
         strip_path = Path(tmp) / "strip.jpg"
-        duration = frame_strip(strip_path, video, None, None, STRIP_TILES)
+        duration = frame_strip(strip_path, video, None, None, STRIP_TILES, info=info)
         strip = np.asarray(Image.open(strip_path).convert("RGB"))
     windowed = bool(windows) and len(windows) > 1
     lanes = _lanes(windows) if windowed else []
@@ -131,6 +135,12 @@ def timeline_png(path: Path, video: str, reps: list[Rep], *, title: str, subtitl
             ax.spines[side].set_visible(False)
         ax.grid(axis="x", alpha=0.25)
         ax.set_axisbelow(True)
+    if info is not None and info.partial:
+        for ax in axes:
+            ax.axvspan(duration, info.declared_s, color="#9ca3af", alpha=0.35, hatch="xx", lw=0)
+        ax_reps.text((duration + info.declared_s) / 2, 0.4, f"not readable\n(file ends at {duration:.1f} s)",
+                     ha="center", va="center", fontsize=8, color="#374151")
+        duration = info.declared_s
     axes[-1].set_xlim(0, duration)
     axes[-1].set_xlabel("seconds")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -184,29 +194,28 @@ class _Overlay:
         return out
 
 
-def annotate_video(source: str | Path, target: str | Path, reps: list[Rep], total: int | None, action: str) -> int:
-    """Write `target`: every frame of `source` with the running counter; returns the frames written."""
+def annotate_video(source: str | Path, target: str | Path, reps: list[Rep], total: int | None, action: str,
+                   info=None) -> int:
+    """Write `target`: every frame of `source` (a partial read: every readable frame) with the running
+    counter; returns the frames written."""
     import av
 
-    from actrep.video import _open, probe
+    from actrep.video import iter_frames, probe
 
-    info = probe(source)
+    info = info or probe(source)
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(target.stem + ".part.mp4")
-    container = _open(source)
     written = 0
     try:
-        stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
-        rate = stream.average_rate or stream.guessed_rate or Fraction(info.fps).limit_denominator(1001)
+        rate = Fraction(info.fps).limit_denominator(1001)
         width, height = info.width + info.width % 2, info.height + info.height % 2
         overlay = _Overlay(width, height, info.num_frames / info.fps, reps, total, action)
         with av.open(str(tmp), "w", format="mp4") as output:
             out_stream = output.add_stream("libx264", rate=rate)
             out_stream.width, out_stream.height, out_stream.pix_fmt = width, height, "yuv420p"
             out_stream.options = {"crf": "20", "preset": "veryfast"}
-            for frame in container.decode(stream):
+            for _, frame in iter_frames(source, info.num_frames - 1, info):
                 image = frame.to_ndarray(format="rgb24")
                 if image.shape[:2] != (height, width):
                     image = np.pad(image, ((0, height - image.shape[0]), (0, width - image.shape[1]), (0, 0)), mode="edge")
@@ -218,8 +227,9 @@ def annotate_video(source: str | Path, target: str | Path, reps: list[Rep], tota
     except av.error.FFmpegError as err:
         tmp.unlink(missing_ok=True)
         raise ActRepError(f"{source}: could not write the annotated copy after {written} frames ({err})") from None
-    finally:
-        container.close()
+    except ActRepError:
+        tmp.unlink(missing_ok=True)
+        raise
     tmp.replace(target)
     return written
 

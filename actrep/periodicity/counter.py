@@ -176,14 +176,16 @@ def _too_short(T: int, fps: float, count: int | None) -> PeriodicityResult:
 
 
 def count_video(path, config: PeriodicityConfig | None = None, count: int | None = None,
-                clip_start: float | None = None, clip_end: float | None = None) -> PeriodicityResult:
+                clip_start: float | None = None, clip_end: float | None = None, info=None) -> PeriodicityResult:
     """count_repetitions on a video file (or the clip [clip_start, clip_end] s of it), decoded at
-    `config.max_fps` and `config.size`; intervals are on the clip's clock (0.0 = its first frame)."""
+    `config.max_fps` and `config.size`; intervals are on the clip's clock (0.0 = its first frame).
+    `info`: the file's `actrep.video.probe` result (probed here if not given; a file that ends early
+    is then an error, see `probe(..., allow_partial=True)`)."""
     from actrep.periodicity.reader import read_frames
     from actrep.video import probe
 
     cfg = config or PeriodicityConfig()
-    info = probe(path)
+    info = info or probe(path)
     step = max(1, int(round(info.fps / cfg.max_fps)))
     frames, info, _ = read_frames(path, step, cfg.size, clip_start, clip_end, info)
     return count_repetitions(frames, info.fps / step, cfg, count)
