@@ -126,7 +126,7 @@ def _open(path: str | Path):
     try:
         container = av.open(str(path))
     except (av.error.FFmpegError, UnicodeDecodeError, OSError) as err:
-        raise ActRepError(f"{path}: not a readable video ({type(err).__name__}: {err})") from None
+        raise ActRepError(f"{path}: not a readable video ({type(err).__name__}: {getattr(err, 'strerror', None) or err})") from None
     if not container.streams.video:
         container.close()
         raise ActRepError(f"{path}: the file has no video stream")
@@ -387,9 +387,11 @@ def load_video(
     clip_start: float | None = None,
     clip_end: float | None = None,
     info: VideoInfo | None = None,
+    allow_partial: bool = False,
 ) -> SampledVideo:
-    """Decode the frames a model of `family` sees for a video (or a clip of it)."""
-    info = info or probe(path)
+    """Decode the frames a model of `family` sees for a video (or a clip of it); `allow_partial`: of its
+    readable part, when it ends early (`probe`), marked in `SampledVideo.partial`."""
+    info = info or probe(path, allow_partial=allow_partial)
     first, last = clip_frame_range(info, clip_start, clip_end)
     clip_frames = last - first + 1
     indices = sample_indices(family, clip_frames, info.fps, settings, str(path))

@@ -193,3 +193,28 @@ def test_actrep_count_refuses_then_marks_partial_everywhere(files, tmp_path, cap
     assert record["error"] is None and isinstance(record["count"], int)
     assert record["partial"]["declared_frames"] == FRAMES and record["partial"]["readable_frames"] == info.num_frames
     assert record["partial"]["declared_s"] == 10.0 and record["duration_s"] == record["partial"]["readable_s"] < 10.0
+
+
+def test_eval_baseline_fails_the_cut_file_or_marks_its_row_partial(files, tmp_path, capsys):
+    import shutil
+
+    from actrep.evaluate.results import read_predictions
+
+    root = write_repcount(tmp_path / "ds", {"test": [["squat", "ok.mp4", 1, 0, 5], ["squat", "cut.mp4", 1, 0, 5]]},
+                          make_videos=False)
+    (root / "video" / "test").mkdir(parents=True)
+    shutil.copy(files["good"], root / "video" / "test" / "ok.mp4")
+    shutil.copy(files["faststart_cut"], root / "video" / "test" / "cut.mp4")
+    base = ["eval", "--baseline", "periodicity", "--data", str(root)]
+    assert main([*base, "--out", str(tmp_path / "strict")]) == 1
+    out = capsys.readouterr().out
+    assert "test/cut.mp4: truncated: the file declares 80 frames but holds" in out
+    ok, cut = read_predictions(tmp_path / "strict" / "baseline-periodicity" / "predictions.jsonl")
+    assert cut["pred"] is None and "truncated" in cut["error"] and ok["error"] is None and ok["partial"] is None
+
+    assert main([*base, "--out", str(tmp_path / "partial"), "--allow_partial"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    ok, cut = read_predictions(tmp_path / "partial" / "baseline-periodicity" / "predictions.jsonl")
+    assert cut["error"] is None and isinstance(cut["pred"], int) and ok["partial"] is None
+    assert cut["partial"].startswith("only ") and "of the 10.0 s the file declares could be read" in cut["partial"]
+    assert "partial videos (1; counted on their readable part, --allow_partial):" in out and "test/cut.mp4: only" in out
