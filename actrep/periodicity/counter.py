@@ -33,6 +33,7 @@ class PeriodicityConfig:
     idle_level: float = 0.25  # motion energy (1 = the action's busy level) below which a frame is idle
     min_rep_energy: float = 0.3  # the mean motion energy of each half of a repetition is at least this
     w_count: float = 0.5  # evidence per repetition found (> 0 favours shorter repetitions over merged pairs)
+    min_motion: float = 0.6  # px per analysed frame: an action's busiest cells move at least this much (else: count 0)
 
 
 @dataclass
@@ -51,7 +52,12 @@ def count_repetitions(frames: np.ndarray, fps: float, config: PeriodicityConfig 
     T = len(grey)
     if T < 4:
         return _too_short(T, wfps, count)
-    return count_features(frame_features(motion(grey, rgb)), wfps, cfg, count)
+    features = frame_features(motion(grey, rgb), cfg.min_motion)
+    if not features.mask.any():  # nothing moves: no repetition (or, count given, an even split)
+        result = _too_short(T, wfps, count)
+        result.confidence, result.debug = 1.0, {"fps": wfps, "no_motion": True}
+        return result
+    return count_features(features, wfps, cfg, count)
 
 
 def count_features(f: Features, wfps: float, cfg: PeriodicityConfig, count: int | None = None) -> PeriodicityResult:
