@@ -181,7 +181,7 @@ def action_region(speed: np.ndarray, seen: np.ndarray | None = None, centre_sigm
     Per cell, a high quantile over time of the motion above the background (of a 3-frame mean,
     against single-frame noise), not the mean: a distractor moving all the time must not outweigh
     an action with idle stretches. Cells above the background level are grouped into objects
-    (`_objects`); the object with the largest extent, weighted toward the frame centre, wins.
+    (`_objects`); the object with the largest extent (cells), weighted toward the frame centre, wins.
     """
     gh, gw = speed.shape[1:]
     excess = _excess(speed) if seen is None else _excess(speed) * seen
@@ -202,10 +202,11 @@ def action_region(speed: np.ndarray, seen: np.ndarray | None = None, centre_sigm
     labels = _objects(excess, active)
     ys, xs = np.mgrid[0:gh, 0:gw]
     prior = np.exp(-(((xs + 0.5) / gw - 0.5) ** 2 + ((ys + 0.5) / gh - 0.5) ** 2) / (2 * centre_sigma**2))
-    # Extent, not speed: a small fast distractor moves more pixels per frame than a body, but over
-    # fewer cells. Each cell counts up to 3x the threshold.
-    weight = np.minimum(energy / level, 3.0) * prior
-    best = int(np.argmax(np.bincount(labels[active], weights=weight[active])))
+    # Extent, not speed: a distractor that swings or spins fast all the time (a pendulum, a fan)
+    # moves more pixels per frame than a person lifting slowly, but over fewer cells. Every active
+    # cell counts once (weighting cells by their speed, even capped at 3x the threshold, let a
+    # pendulum win over a slow pull-up on the stick-figure tuning set).
+    best = int(np.argmax(np.bincount(labels[active], weights=prior[active])))
     return active & (labels == best)
 
 
