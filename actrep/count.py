@@ -133,11 +133,21 @@ class VideoResult:
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
     partial: dict | None = None  # --allow_partial on a file that ends early: what was read of what it declares
+    uncertain: bool = False  # the counter's confidence is below its level in some window: shown as "~7?"
     info: object = field(default=None, repr=False)  # the video's actrep.video.probe result (not in the JSON)
+
+    @property
+    def status(self) -> str:
+        """failed | no count | uncertain | ok."""
+        return ("failed" if self.error else "no count" if self.count is None else "uncertain" if self.uncertain else "ok")
+
+    def shown_count(self) -> str:
+        """'7', or '~7?' for an uncertain count."""
+        return f"~{self.count}?" if self.uncertain else str(self.count)
 
     def to_json(self, backend: dict, hide_reasoning: bool) -> dict:
         return {
-            "video": self.video, "action": self.action, **backend, "count": self.count,
+            "video": self.video, "action": self.action, **backend, "count": self.count, "status": self.status,
             "listed_count": total_reps(self.reps),
             "intervals": [[round(r.start, 2), round(r.end, 2)] for r in self.reps],
             "interval_reps": [r.n for r in self.reps],
@@ -174,6 +184,7 @@ def count_one(path: str, backend, action: str, overlap: float = DEFAULT_OVERLAP,
         answers.append(answer)
     stitched = stitch(windows, [WindowAnswer(a.count, a.reps) for a in answers])
     result.count, result.reps, result.stitch = stitched.count, stitched.reps, stitched.method
+    result.uncertain = any(a.extra.get("uncertain") for a in answers)
     result.time_s = time.perf_counter() - started
     several = len(windows) > 1
     result.reasoning = _joined([a.reasoning for a in answers], windows) if any(a.reasoning for a in answers) else None
@@ -207,8 +218,10 @@ def render(result: VideoResult, windows, backend, args: CountArguments, names: O
     stem = names.stem(result.video)
     action = action_text(result.action) if result.action else "repetitions"
     if args.timeline:
-        label = ("no count" if result.count is None else f"{result.count} × {action}" if result.action
-                 else f"{result.count} repetition{'s' * (result.count != 1)}")
+        label = ("no count" if result.count is None else f"{result.shown_count()} × {action}" if result.action
+                 else f"{result.shown_count()} repetition{'s' * (result.count != 1)}")
+        if result.uncertain:
+            label += " (uncertain)"
         if result.partial:
             label += f" in the first {result.partial['readable_s']:.1f} s (partial)"
         subtitle = f"{backend_label(backend)}  ·  counted in {nice_duration(result.time_s)}"
@@ -218,14 +231,16 @@ def render(result: VideoResult, windows, backend, args: CountArguments, names: O
             path = timeline_png(Path(args.out) / f"{stem}.timeline.png", result.video, result.reps,
                                 title=f"{Path(result.video).name}: {label}", subtitle=subtitle,
                                 windows=[(w.start, w.end) for w in windows],
-                                cuts=[low for low, _ in owned_ranges(windows)[1:]], info=result.info)
+                                cuts=[low for low, _ in owned_ranges(windows)[1:]], info=result.info,
+                                uncertain=result.uncertain)
             result.timeline = str(path)
         except ActRepError as err:
             result.warnings.append(f"timeline not written: {err}")
     if args.annotate:
         try:
             target = Path(args.out) / f"{stem}.annotated.mp4"
-            annotate_video(result.video, target, result.reps, result.count, action, info=result.info)
+            total = None if result.count is None else result.shown_count()
+            annotate_video(result.video, target, result.reps, total, action, info=result.info)
             result.annotated = str(target)
         except ActRepError as err:
             result.warnings.append(f"annotated video not written: {err}")
@@ -266,8 +281,13 @@ def format_text(result: VideoResult, show_reasoning: bool) -> str:
     name = result.video
     if result.error:
         return f"{name}: FAILED: {result.error}"
-    count = "no count" if result.count is None else f"{result.count} repetition{'s' * (result.count != 1)}"
-    lines = [f"{name}: {count}  ({result.time_s:.1f} s)" + ("  PARTIAL" if result.partial else "")]
+    count = "no count" if result.count is None else f"{result.shown_count()} repetition{'s' * (result.count != 1)}"
+    lines = [f"{name}: {count}  ({result.time_s:.1f} s)" + ("  UNCERTAIN" if result.uncertain else "")
+             + ("  PARTIAL" if result.partial else "")]
+    if result.uncertain:
+        lowest = min((w["confidence"] for w in result.windows if "confidence" in w), default=None)
+        lines.append("  uncertain: the counter is not sure of this count" +
+                     (f" (confidence {lowest:.2f})" if lowest is not None else "") + "; check it on the timeline")
     if result.partial:
         lines.append(f"  partial: {result.partial['note']}; the count covers that part only")
     if len(result.windows) > 1:

@@ -25,6 +25,7 @@ from actrep.errors import ActRepError
 from actrep.report_plots import DPI, GT_COLOR, RUN_COLORS, STRIP_TILE, frame_strip
 
 REP_COLORS = (RUN_COLORS[0], RUN_COLORS[1])  # alternate, so back-to-back repetitions stay apart
+UNCERTAIN_COLORS = ("#9ca3af", "#6b7280")  # an uncertain count's repetitions: grey, dotted
 STRIP_TILES = 10
 
 
@@ -63,11 +64,12 @@ def _lanes(windows: list[tuple[float, float]]) -> list[int]:
 
 def timeline_png(path: Path, video: str, reps: list[Rep], *, title: str, subtitle: str,
                  windows: list[tuple[float, float]] | None = None, cuts: list[float] | None = None,
-                 info=None) -> Path:
+                 info=None, uncertain: bool = False) -> Path:
     """Write the timeline PNG of one counted video (frame strip + repetitions [+ windows]).
 
     `info` (the video's probe result): a partial read's unreadable tail, up to the duration the file
-    declares, is drawn as a hatched "not readable" span, so the picture shows what was not counted."""
+    declares, is drawn as a hatched "not readable" span, so the picture shows what was not counted.
+    `uncertain`: the repetitions are drawn grey and dotted, labelled "uncertain count"."""
     from matplotlib.figure import Figure
     from PIL import Image
 
@@ -101,9 +103,10 @@ def timeline_png(path: Path, video: str, reps: list[Rep], *, title: str, subtitl
         per_rep = (reps[-1].end - reps[0].start) / max(1, int(numbers[-1]) + reps[-1].n - 1) / seconds_per_px
         width_px = 7 * len(str(int(numbers[-1]) + reps[-1].n - 1)) + 8
         step = next(s for s in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 10**9) if s * per_rep >= width_px)
+    colors = UNCERTAIN_COLORS if uncertain else REP_COLORS
     for i, (k, rep) in enumerate(zip(numbers, reps)):
-        ax_reps.barh(0.4, rep.end - rep.start, left=rep.start, height=0.6, color=REP_COLORS[i % 2], alpha=0.9,
-                     edgecolor="white", linewidth=1, hatch="//" if rep.n > 1 else None)
+        ax_reps.barh(0.4, rep.end - rep.start, left=rep.start, height=0.6, color=colors[i % 2], alpha=0.9,
+                     edgecolor="white", linewidth=1, hatch="//" if rep.n > 1 else ".." if uncertain else None)
         label = _rep_label(int(k), rep)
         if inside:
             ax_reps.text(rep.centre, 0.4, label, ha="center", va="center", fontsize=7, color="white", fontweight="bold")
@@ -113,6 +116,9 @@ def timeline_png(path: Path, video: str, reps: list[Rep], *, title: str, subtitl
                 ax_reps.text(rep.centre, 0.78, str(j), ha="center", va="bottom", fontsize=7, color=GT_COLOR)
     if not reps:
         ax_reps.text(duration / 2, 0.4, "no repetition intervals listed", ha="center", va="center", fontsize=9, color="#6b7280")
+    if uncertain and reps:
+        ax_reps.text(1.0, 1.02, "uncertain count", transform=ax_reps.transAxes, ha="right", va="bottom", fontsize=9,
+                     color="#b45309", fontweight="bold")
     ax_reps.set_ylim(0, 1.15)
     ax_reps.set_yticks([0.4], ["repetitions"])
     ax_reps.tick_params(axis="y", length=0)
@@ -154,7 +160,7 @@ def timeline_png(path: Path, video: str, reps: list[Rep], *, title: str, subtitl
 class _Overlay:
     """Draws the counter and the timeline bar on frames of one size."""
 
-    def __init__(self, width: int, height: int, duration: float, reps: list[Rep], total: int | None, action: str):
+    def __init__(self, width: int, height: int, duration: float, reps: list[Rep], total: int | str | None, action: str):
         self.width, self.height, self.duration, self.reps = width, height, max(duration, 1e-9), reps
         self.total, self.action = total, action
         self.scale = max(0.35, min(width, height) / 480)
@@ -194,7 +200,7 @@ class _Overlay:
         return out
 
 
-def annotate_video(source: str | Path, target: str | Path, reps: list[Rep], total: int | None, action: str,
+def annotate_video(source: str | Path, target: str | Path, reps: list[Rep], total: int | str | None, action: str,
                    info=None) -> int:
     """Write `target`: every frame of `source` (a partial read: every readable frame) with the running
     counter; returns the frames written."""
