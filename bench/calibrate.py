@@ -1,8 +1,8 @@
 """Calibrate the periodicity counter's confidence (issue 18) and record how well it is calibrated.
 
     python -m bench.calibrate                       # fit on the tuning sets, report on held-out sets
-    python -m bench.calibrate --tag 2026-12-07      # result file name: bench/results/calibration-<tag>.{json,md}
-    python -m bench.calibrate --records bench/results/calibration-2026-12-07.json   # refit/report, no counting
+    python -m bench.calibrate --tag 2026-12-05      # result file name: bench/results/calibration-<tag>.{json,md}
+    python -m bench.calibrate --records bench/results/calibration-2026-12-05.json   # refit/report, no counting
 
 The confidence is the estimated probability that a count is within one of the truth: a logistic
 model of two numbers the counter computes anyway (actrep/periodicity/counter.py `_evidence`: the
