@@ -36,7 +36,7 @@ from actrep.count_windows import DEFAULT_OVERLAP, Rep, Stitched, WindowAnswer, o
 from actrep.errors import ActRepError
 from actrep.evaluate.api_client import PROVIDERS, ApiSettings, FatalApiError
 from actrep.prompts import PromptSettings, action_text
-from actrep.video import VideoSettings
+from actrep.video import IncompleteVideoError, VideoSettings
 
 
 @dataclass
@@ -51,6 +51,8 @@ class CountArguments:
     hide_reasoning: bool = option(False, help="Do not print the model's reasoning (and leave it out of the JSON).")
     timeline: bool = option(True, help="Write a timeline PNG per video (--no_timeline: skip it).")
     annotate: bool = option(False, help="Also write an mp4 copy of each video with a running repetition counter.")
+    allow_partial: bool = option(False, help="Count the readable part of a video that ends before its declared length (cut or damaged); "
+                                             "the result is marked partial. Without it such a video is an error.")
     overlap: float = option(DEFAULT_OVERLAP, help="Long videos: share of each window that overlaps the next one (0-0.5]; must exceed the longest repetition.")
     sampling_family: str = option("qwen2_5_vl", help="API models: whose frame-sampling rule picks the frames (as eval-api).")
     max_new_tokens: int = option(1024, help="Local models: most tokens generated per window.")
@@ -130,28 +132,48 @@ class VideoResult:
     annotated: str | None = None
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
+    partial: dict | None = None  # --allow_partial on a file that ends early: what was read of what it declares
+    uncertain: bool = False  # the counter's confidence is below its level in some window: shown as "~7?"
+    info: object = field(default=None, repr=False)  # the video's actrep.video.probe result (not in the JSON)
+
+    @property
+    def status(self) -> str:
+        """failed | no count | uncertain | ok."""
+        return ("failed" if self.error else "no count" if self.count is None else "uncertain" if self.uncertain else "ok")
+
+    def shown_count(self) -> str:
+        """'7', or '~7?' for an uncertain count."""
+        return f"~{self.count}?" if self.uncertain else str(self.count)
 
     def to_json(self, backend: dict, hide_reasoning: bool) -> dict:
         return {
-            "video": self.video, "action": self.action, **backend, "count": self.count,
+            "video": self.video, "action": self.action, **backend, "count": self.count, "status": self.status,
             "listed_count": total_reps(self.reps),
             "intervals": [[round(r.start, 2), round(r.end, 2)] for r in self.reps],
             "interval_reps": [r.n for r in self.reps],
             "reasoning": None if hide_reasoning else self.reasoning, "raw": None if hide_reasoning else self.raw,
             "time_s": round(self.time_s, 3), "duration_s": self.duration_s, "fps": self.fps, "frames": self.frames,
             "stitch": self.stitch, "windows": self.windows, "timeline": self.timeline, "annotated": self.annotated,
-            "error": self.error, "warnings": self.warnings,
+            "partial": self.partial, "error": self.error, "warnings": self.warnings,
         }
 
 
-def count_one(path: str, backend, action: str, overlap: float = DEFAULT_OVERLAP) -> tuple[VideoResult, list, Stitched]:
-    """Count one video with a backend, in windows when it is longer than the frame budget."""
+def count_one(path: str, backend, action: str, overlap: float = DEFAULT_OVERLAP,
+              allow_partial: bool = False) -> tuple[VideoResult, list, Stitched]:
+    """Count one video with a backend, in windows when it is longer than the frame budget.
+
+    A video that ends before its declared length is an error (actrep.video.probe) unless
+    `allow_partial`: then its readable part is counted and `result.partial` says what that was."""
     from actrep.video import probe
 
     started = time.perf_counter()
-    result = VideoResult(video=path, action=action)
-    info = probe(path)
+    info = probe(path, allow_partial=allow_partial)
+    result = VideoResult(video=path, action=action, info=info)
     result.fps, result.frames, result.duration_s = round(info.fps, 4), info.num_frames, round(info.duration, 3)
+    if info.partial:
+        result.partial = {"readable_s": round(info.duration, 3), "declared_s": round(info.declared_s, 3),
+                          "readable_frames": info.num_frames, "declared_frames": info.declared_frames,
+                          "note": info.partial_note()}
     windows = plan_windows(info.num_frames, info.fps, backend.video_settings, overlap)
     answers = []
     for window in windows:
@@ -162,6 +184,7 @@ def count_one(path: str, backend, action: str, overlap: float = DEFAULT_OVERLAP)
         answers.append(answer)
     stitched = stitch(windows, [WindowAnswer(a.count, a.reps) for a in answers])
     result.count, result.reps, result.stitch = stitched.count, stitched.reps, stitched.method
+    result.uncertain = any(a.extra.get("uncertain") for a in answers)
     result.time_s = time.perf_counter() - started
     several = len(windows) > 1
     result.reasoning = _joined([a.reasoning for a in answers], windows) if any(a.reasoning for a in answers) else None
@@ -195,7 +218,12 @@ def render(result: VideoResult, windows, backend, args: CountArguments, names: O
     stem = names.stem(result.video)
     action = action_text(result.action) if result.action else "repetitions"
     if args.timeline:
-        label = "no count" if result.count is None else f"{result.count} × {action}" if result.action else f"{result.count} repetitions"
+        label = ("no count" if result.count is None else f"{result.shown_count()} × {action}" if result.action
+                 else f"{result.shown_count()} repetition{'s' * (result.count != 1)}")
+        if result.uncertain:
+            label += " (uncertain)"
+        if result.partial:
+            label += f" in the first {result.partial['readable_s']:.1f} s (partial)"
         subtitle = f"{backend_label(backend)}  ·  counted in {nice_duration(result.time_s)}"
         if len(windows) > 1:
             subtitle += f"  ·  {len(windows)} windows, stitched by {result.stitch}"
@@ -203,14 +231,16 @@ def render(result: VideoResult, windows, backend, args: CountArguments, names: O
             path = timeline_png(Path(args.output_dir) / f"{stem}.timeline.png", result.video, result.reps,
                                 title=f"{Path(result.video).name}: {label}", subtitle=subtitle,
                                 windows=[(w.start, w.end) for w in windows],
-                                cuts=[low for low, _ in owned_ranges(windows)[1:]])
+                                cuts=[low for low, _ in owned_ranges(windows)[1:]], info=result.info,
+                                uncertain=result.uncertain)
             result.timeline = str(path)
         except ActRepError as err:
             result.warnings.append(f"timeline not written: {err}")
     if args.annotate:
         try:
             target = Path(args.output_dir) / f"{stem}.annotated.mp4"
-            annotate_video(result.video, target, result.reps, result.count, action)
+            total = None if result.count is None else result.shown_count()
+            annotate_video(result.video, target, result.reps, total, action, info=result.info)
             result.annotated = str(target)
         except ActRepError as err:
             result.warnings.append(f"annotated video not written: {err}")
@@ -251,8 +281,15 @@ def format_text(result: VideoResult, show_reasoning: bool) -> str:
     name = result.video
     if result.error:
         return f"{name}: FAILED: {result.error}"
-    count = "no count" if result.count is None else f"{result.count} repetition{'s' * (result.count != 1)}"
-    lines = [f"{name}: {count}  ({result.time_s:.1f} s)"]
+    count = "no count" if result.count is None else f"{result.shown_count()} repetition{'s' * (result.count != 1)}"
+    lines = [f"{name}: {count}  ({result.time_s:.1f} s)" + ("  UNCERTAIN" if result.uncertain else "")
+             + ("  PARTIAL" if result.partial else "")]
+    if result.uncertain:
+        lowest = min((w["confidence"] for w in result.windows if "confidence" in w), default=None)
+        lines.append("  uncertain: the counter is not sure of this count" +
+                     (f" (confidence {lowest:.2f})" if lowest is not None else "") + "; check it on the timeline")
+    if result.partial:
+        lines.append(f"  partial: {result.partial['note']}; the count covers that part only")
     if len(result.windows) > 1:
         first = result.windows[0]
         lines.append(f"  counted in {len(result.windows)} overlapping windows of {first['end'] - first['start']:.1f} s, "
@@ -337,14 +374,15 @@ def main(argv: list[str]) -> int:
                 result = VideoResult(video=path, action=args.action, error=error)
                 if error is None:
                     try:
-                        result, windows, _ = count_one(path, backend, args.action, args.overlap)
+                        result, windows, _ = count_one(path, backend, args.action, args.overlap, args.allow_partial)
                         render(result, windows, backend, args, names)
                     except FatalApiError:
                         raise
                     except ActRepError as err:
-                        message = str(err)
-                        result = VideoResult(video=path, action=args.action,
-                                             error=message if message.startswith(path) else f"{path}: {message}")
+                        message = str(err) if str(err).startswith(path) else f"{path}: {err}"
+                        if isinstance(err, IncompleteVideoError):
+                            message += "; --allow_partial counts the readable part (marked partial)"
+                        result = VideoResult(video=path, action=args.action, error=message)
                 if result.error:
                     failed += 1
                     note(f"error: {result.error}")

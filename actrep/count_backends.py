@@ -135,10 +135,13 @@ class PeriodicityBackend:
 
     def count_clip(self, path: str, info, clip: tuple[float, float] | None, action: str) -> ClipAnswer:
         start, end = clip or (None, None)
-        result = self.count_video(path, self.config, clip_start=start, clip_end=end)
+        result = self.count_video(path, self.config, clip_start=start, clip_end=end, info=info)
         reps = [Rep(float(s), float(e)) for s, e in result.intervals]
-        text = f"periodicity counter: {result.count} repetitions, confidence {result.confidence:.2f}"
-        return ClipAnswer(int(result.count), reps, text, None, extra={"confidence": round(float(result.confidence), 4)})
+        shown = f"~{result.count}?" if result.uncertain else str(result.count)
+        text = (f"periodicity counter: {shown} repetitions, confidence {result.confidence:.2f}"
+                + (f" (uncertain: below {self.config.confident_level:.2f})" if result.uncertain else ""))
+        return ClipAnswer(int(result.count), reps, text, None,
+                          extra={"confidence": round(float(result.confidence), 4), "uncertain": bool(result.uncertain)})
 
 
 def make_backend(args, video: VideoSettings, prompt: PromptSettings, api: ApiSettings):

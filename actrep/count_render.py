@@ -25,6 +25,7 @@ from actrep.errors import ActRepError
 from actrep.report_plots import DPI, GT_COLOR, RUN_COLORS, STRIP_TILE, frame_strip
 
 REP_COLORS = (RUN_COLORS[0], RUN_COLORS[1])  # alternate, so back-to-back repetitions stay apart
+UNCERTAIN_COLORS = ("#9ca3af", "#6b7280")  # an uncertain count's repetitions: grey, dotted
 STRIP_TILES = 10
 
 
@@ -62,14 +63,19 @@ def _lanes(windows: list[tuple[float, float]]) -> list[int]:
 
 
 def timeline_png(path: Path, video: str, reps: list[Rep], *, title: str, subtitle: str,
-                 windows: list[tuple[float, float]] | None = None, cuts: list[float] | None = None) -> Path:
-    """Write the timeline PNG of one counted video (frame strip + repetitions [+ windows])."""
+                 windows: list[tuple[float, float]] | None = None, cuts: list[float] | None = None,
+                 info=None, uncertain: bool = False) -> Path:
+    """Write the timeline PNG of one counted video (frame strip + repetitions [+ windows]).
+
+    `info` (the video's probe result): a partial read's unreadable tail, up to the duration the file
+    declares, is drawn as a hatched "not readable" span, so the picture shows what was not counted.
+    `uncertain`: the repetitions are drawn grey and dotted, labelled "uncertain count"."""
     from matplotlib.figure import Figure
     from PIL import Image
 
     with tempfile.TemporaryDirectory() as tmp:
         strip_path = Path(tmp) / "strip.jpg"
-        duration = frame_strip(strip_path, video, None, None, STRIP_TILES)
+        duration = frame_strip(strip_path, video, None, None, STRIP_TILES, info=info)
         strip = np.asarray(Image.open(strip_path).convert("RGB"))
     windowed = bool(windows) and len(windows) > 1
     lanes = _lanes(windows) if windowed else []
@@ -97,9 +103,10 @@ def timeline_png(path: Path, video: str, reps: list[Rep], *, title: str, subtitl
         per_rep = (reps[-1].end - reps[0].start) / max(1, int(numbers[-1]) + reps[-1].n - 1) / seconds_per_px
         width_px = 7 * len(str(int(numbers[-1]) + reps[-1].n - 1)) + 8
         step = next(s for s in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 10**9) if s * per_rep >= width_px)
+    colors = UNCERTAIN_COLORS if uncertain else REP_COLORS
     for i, (k, rep) in enumerate(zip(numbers, reps)):
-        ax_reps.barh(0.4, rep.end - rep.start, left=rep.start, height=0.6, color=REP_COLORS[i % 2], alpha=0.9,
-                     edgecolor="white", linewidth=1, hatch="//" if rep.n > 1 else None)
+        ax_reps.barh(0.4, rep.end - rep.start, left=rep.start, height=0.6, color=colors[i % 2], alpha=0.9,
+                     edgecolor="white", linewidth=1, hatch="//" if rep.n > 1 else ".." if uncertain else None)
         label = _rep_label(int(k), rep)
         if inside:
             ax_reps.text(rep.centre, 0.4, label, ha="center", va="center", fontsize=7, color="white", fontweight="bold")
@@ -109,6 +116,9 @@ def timeline_png(path: Path, video: str, reps: list[Rep], *, title: str, subtitl
                 ax_reps.text(rep.centre, 0.78, str(j), ha="center", va="bottom", fontsize=7, color=GT_COLOR)
     if not reps:
         ax_reps.text(duration / 2, 0.4, "no repetition intervals listed", ha="center", va="center", fontsize=9, color="#6b7280")
+    if uncertain and reps:
+        ax_reps.text(1.0, 1.02, "uncertain count", transform=ax_reps.transAxes, ha="right", va="bottom", fontsize=9,
+                     color="#b45309", fontweight="bold")
     ax_reps.set_ylim(0, 1.15)
     ax_reps.set_yticks([0.4], ["repetitions"])
     ax_reps.tick_params(axis="y", length=0)
@@ -131,6 +141,12 @@ def timeline_png(path: Path, video: str, reps: list[Rep], *, title: str, subtitl
             ax.spines[side].set_visible(False)
         ax.grid(axis="x", alpha=0.25)
         ax.set_axisbelow(True)
+    if info is not None and info.partial:
+        for ax in axes:
+            ax.axvspan(duration, info.declared_s, color="#9ca3af", alpha=0.35, hatch="xx", lw=0)
+        ax_reps.text((duration + info.declared_s) / 2, 0.4, f"not readable\n(file ends at {duration:.1f} s)",
+                     ha="center", va="center", fontsize=8, color="#374151")
+        duration = info.declared_s
     axes[-1].set_xlim(0, duration)
     axes[-1].set_xlabel("seconds")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -144,7 +160,7 @@ def timeline_png(path: Path, video: str, reps: list[Rep], *, title: str, subtitl
 class _Overlay:
     """Draws the counter and the timeline bar on frames of one size."""
 
-    def __init__(self, width: int, height: int, duration: float, reps: list[Rep], total: int | None, action: str):
+    def __init__(self, width: int, height: int, duration: float, reps: list[Rep], total: int | str | None, action: str):
         self.width, self.height, self.duration, self.reps = width, height, max(duration, 1e-9), reps
         self.total, self.action = total, action
         self.scale = max(0.35, min(width, height) / 480)
@@ -184,29 +200,28 @@ class _Overlay:
         return out
 
 
-def annotate_video(source: str | Path, target: str | Path, reps: list[Rep], total: int | None, action: str) -> int:
-    """Write `target`: every frame of `source` with the running counter; returns the frames written."""
+def annotate_video(source: str | Path, target: str | Path, reps: list[Rep], total: int | str | None, action: str,
+                   info=None) -> int:
+    """Write `target`: every frame of `source` (a partial read: every readable frame) with the running
+    counter; returns the frames written."""
     import av
 
-    from actrep.video import _open, probe
+    from actrep.video import iter_frames, probe
 
-    info = probe(source)
+    info = info or probe(source)
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(target.stem + ".part.mp4")
-    container = _open(source)
     written = 0
     try:
-        stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
-        rate = stream.average_rate or stream.guessed_rate or Fraction(info.fps).limit_denominator(1001)
+        rate = Fraction(info.fps).limit_denominator(1001)
         width, height = info.width + info.width % 2, info.height + info.height % 2
         overlay = _Overlay(width, height, info.num_frames / info.fps, reps, total, action)
         with av.open(str(tmp), "w", format="mp4") as output:
             out_stream = output.add_stream("libx264", rate=rate)
             out_stream.width, out_stream.height, out_stream.pix_fmt = width, height, "yuv420p"
             out_stream.options = {"crf": "20", "preset": "veryfast"}
-            for frame in container.decode(stream):
+            for _, frame in iter_frames(source, info.num_frames - 1, info):
                 image = frame.to_ndarray(format="rgb24")
                 if image.shape[:2] != (height, width):
                     image = np.pad(image, ((0, height - image.shape[0]), (0, width - image.shape[1]), (0, 0)), mode="edge")
@@ -218,8 +233,9 @@ def annotate_video(source: str | Path, target: str | Path, reps: list[Rep], tota
     except av.error.FFmpegError as err:
         tmp.unlink(missing_ok=True)
         raise ActRepError(f"{source}: could not write the annotated copy after {written} frames ({err})") from None
-    finally:
-        container.close()
+    except ActRepError:
+        tmp.unlink(missing_ok=True)
+        raise
     tmp.replace(target)
     return written
 

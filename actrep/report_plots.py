@@ -152,23 +152,24 @@ def plot_by_action(path: Path, names: list[str], colors: list[str], blocks: list
     return _save(fig, path)
 
 
-def frame_strip(path: Path, video: str, clip_start: float | None, clip_end: float | None, tiles: int) -> float:
+def frame_strip(path: Path, video: str, clip_start: float | None, clip_end: float | None, tiles: int, info=None) -> float:
     """Write `tiles` frames side by side; return the clip's duration in seconds.
 
     Tile i shows the frame in the middle of the i-th equal slice of the clip, so the strip is itself
     a time axis: drawn at the width of the timeline below it, each frame sits above its own time.
     Frames are centre-cropped to the tile (no distortion, same layout for portrait videos).
     Times are on the clip's clock (file frame index minus the clip's first frame, over fps).
+    `info`: the video's `probe` result (a partial read's covers only the readable part).
     """
     from PIL import Image, ImageDraw, ImageFont, ImageOps
 
     from actrep.video import clip_frame_range, decode_frames, probe
 
-    info = probe(video)
+    info = info or probe(video)
     first, last = clip_frame_range(info, clip_start, clip_end)
     length = last - first + 1
     offsets = ((np.arange(tiles) + 0.5) * length / tiles).astype(int)
-    frames = decode_frames(video, first + offsets)
+    frames = decode_frames(video, first + offsets, info=info)
     tile_w, tile_h = STRIP_TILE
     strip = Image.new("RGB", (tile_w * tiles, tile_h), "white")
     draw = ImageDraw.Draw(strip)

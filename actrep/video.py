@@ -52,17 +52,34 @@ class VideoSettings:
             raise ActRepError(f"video settings: unknown decoder {self.decoder!r} (pyav, opencv)")
 
 
+class IncompleteVideoError(ActRepError):
+    """The file ends before the length it declares, or its frames stop decoding (a cut or damaged file)."""
+
+
 @dataclass
 class VideoInfo:
     path: str
-    num_frames: int  # frames in the file (counted by decoding when the header has no count)
+    num_frames: int  # frames in the file (with allow_partial: the frames that decode, from the first on)
     fps: float
     width: int
     height: int
+    declared_frames: int | None = None  # a partial read only: the frames the file declares
+    declared_s: float | None = None  # a partial read only: the duration the file declares
 
     @property
     def duration(self) -> float:
         return self.num_frames / self.fps
+
+    @property
+    def partial(self) -> bool:
+        return self.declared_frames is not None
+
+    def partial_note(self) -> str | None:
+        """'only 23.9 s of the 47.9 s the file declares could be read (191 of 383 frames)', or None."""
+        if not self.partial:
+            return None
+        return (f"only {self.duration:.1f} s of the {self.declared_s:.1f} s the file declares could be read "
+                f"({self.num_frames} of {self.declared_frames} frames)")
 
 
 @dataclass
@@ -74,6 +91,7 @@ class SampledVideo:
     clip_frames: int  # number of frames in the clip (the whole file when no clip)
     clip_offset: int  # index in the file of the clip's first frame
     fps: float  # the file's native frame rate
+    partial: str | None = None  # VideoInfo.partial_note() of a file read with allow_partial
 
     @property
     def timestamps(self) -> list[float]:
@@ -108,15 +126,27 @@ def _open(path: str | Path):
     try:
         container = av.open(str(path))
     except (av.error.FFmpegError, UnicodeDecodeError, OSError) as err:
-        raise ActRepError(f"{path}: not a readable video ({type(err).__name__}: {err})") from None
+        raise ActRepError(f"{path}: not a readable video ({type(err).__name__}: {getattr(err, 'strerror', None) or err})") from None
     if not container.streams.video:
         container.close()
         raise ActRepError(f"{path}: the file has no video stream")
     return container
 
 
-def probe(path: str | Path, count_frames: bool = False) -> VideoInfo:
-    """Frame count, fps and size of a video. `count_frames` decodes every frame instead of trusting the header."""
+def probe(path: str | Path, count_frames: bool = False, allow_partial: bool = False) -> VideoInfo:
+    """Frame count, fps and size of a video, after checking that the file holds what it declares.
+
+    Every reader calls this first; it is where a cut or damaged file is caught. Phone and web mp4s
+    keep their index at the front ("faststart"): cut such a file and it still opens and declares
+    its full duration and frame count, and decoding simply stops early. So the video packets are
+    counted (demuxing only, no decoding) and compared with the frames the header declares, and the
+    last packet's time with the container's duration. `count_frames` also decodes every frame
+    (frames that stop decoding, e.g. damaged data, are then caught here rather than by the reader).
+
+    A file that ends early raises IncompleteVideoError naming the file, unless `allow_partial`:
+    then the frames that decode (from the first on) are counted and the info is marked partial
+    (`declared_frames`, `declared_s`), so every result built on it can say so.
+    """
     import av
 
     container = _open(path)
@@ -125,30 +155,107 @@ def probe(path: str | Path, count_frames: bool = False) -> VideoInfo:
         rate = stream.average_rate or stream.guessed_rate or stream.base_rate
         if not rate:
             raise ActRepError(f"{path}: the video stream has no frame rate")
-        num_frames = stream.frames
-        if count_frames or num_frames <= 0:
-            num_frames = 0
-            try:
-                for _ in container.decode(stream):
-                    num_frames += 1
-            except av.error.FFmpegError as err:
-                raise ActRepError(f"{path}: decoding failed after {num_frames} frames: damaged or truncated file ({err})") from None
-        return VideoInfo(str(path), int(num_frames), float(rate), stream.codec_context.width, stream.codec_context.height)
+        fps, width, height = float(rate), stream.codec_context.width, stream.codec_context.height
+        declared_frames = max(int(stream.frames or 0), 0)
+        declared_s = container.duration / av.time_base if container.duration else None
+        packets, discarded, end_s = _demux_extent(container, stream)
+    finally:
+        container.close()
+    held = packets - discarded  # edit lists: packets flagged discard are decoded but never shown
+    shortfall = None
+    if declared_frames and packets < declared_frames:
+        shortfall = f"the file declares {declared_frames} frames but holds {packets}"
+    elif declared_s and end_s is not None and end_s < declared_s - max(0.5, 3 / fps):
+        shortfall = f"the file declares {declared_s:.1f} s but its streams end at {end_s:.1f} s"
+    if held <= 0 and not allow_partial:
+        raise IncompleteVideoError(f"{path}: the video stream holds no frames" + (f" ({shortfall})" if shortfall else ""))
+    if shortfall and not allow_partial:
+        raise IncompleteVideoError(f"{path}: truncated: {shortfall} (a cut or partly copied file, or a header that lies)")
+    if not (count_frames or allow_partial):
+        return VideoInfo(str(path), held, fps, width, height)
+    stop: list = []
+    decoded = sum(1 for _ in _decoded(path, stop))
+    if decoded < held and not allow_partial:
+        raise IncompleteVideoError(_stopped(path, decoded, held, fps, stop))
+    if decoded == 0:
+        raise IncompleteVideoError(f"{path}: no frame could be decoded" + (f": {shortfall}" if shortfall else ""))
+    if decoded < held or shortfall:
+        full = max(declared_frames, held, round((declared_s or 0) * fps))
+        return VideoInfo(str(path), decoded, fps, width, height, declared_frames=full,
+                         declared_s=max(declared_s or 0.0, full / fps))
+    return VideoInfo(str(path), decoded, fps, width, height)
+
+
+def _demux_extent(container, stream) -> tuple[int, int, float | None]:
+    """(video packets, of which flagged discard, seconds from the container's start to the end of its last
+    packet in any stream) by demuxing without decoding; a demuxer error ends the count (a cut file)."""
+    import av
+
+    packets = discarded = 0
+    end = None
+    try:
+        for packet in container.demux():
+            if packet.size == 0 and packet.pts is None:
+                continue  # the flush packet each stream ends with
+            if packet.stream.index == stream.index:
+                packets += 1
+                discarded += bool(packet.is_discard)
+            time = packet.pts if packet.pts is not None else packet.dts
+            if time is not None and packet.time_base:
+                stop = float((time + (packet.duration or 0)) * packet.time_base)
+                end = stop if end is None else max(end, stop)
+    except av.error.FFmpegError:
+        pass
+    if end is not None and container.start_time is not None:
+        end -= container.start_time / av.time_base
+    return packets, discarded, end
+
+
+def _decoded(path, stop: list):
+    """Every frame of the video stream in decode order; a decoding error ends it, appended to `stop`."""
+    import av
+
+    container = _open(path)
+    try:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        try:
+            yield from container.decode(stream)
+        except av.error.FFmpegError as err:
+            stop.append(err)
     finally:
         container.close()
 
 
-def decode_frames(path: str | Path, wanted: np.ndarray, decoder: str = "pyav") -> np.ndarray:
-    """Decode the frames with the given file indices (sorted, repeats allowed) as uint8 RGB [T, H, W, 3].
+def _stopped(path, decoded: int, total: int | None, fps: float | None, stop: list) -> str:
+    where = f"frame {decoded}" + (f" of {total}" if total else "") + (f" ({decoded / fps:.1f} s)" if fps else "")
+    why = f" ({getattr(stop[0], 'strerror', None) or stop[0]})" if stop else ""
+    return f"{path}: damaged: frames stop decoding at {where}{why}"
+
+
+def iter_frames(path: str | Path, last: int, info: VideoInfo | None = None):
+    """(index, av.VideoFrame) in decode order for frames 0..last; the one decoding loop of every reader.
 
     Frames are counted in decode order from the start of the file, which is how RepCount-style
-    annotations number them (seeking by timestamp can land one frame off on real files).
+    annotations number them (seeking by timestamp can land one frame off on real files). Raises
+    IncompleteVideoError naming the file when decoding stops before frame `last`.
     """
+    stop: list = []
+    index = -1
+    for index, frame in enumerate(_decoded(path, stop)):
+        yield index, frame
+        if index >= last:
+            return
+    raise IncompleteVideoError(_stopped(path, index + 1, info.num_frames if info else None, info.fps if info else None, stop))
+
+
+def decode_frames(path: str | Path, wanted: np.ndarray, decoder: str = "pyav", info: VideoInfo | None = None) -> np.ndarray:
+    """Decode the frames with the given file indices (sorted, repeats allowed) as uint8 RGB [T, H, W, 3]."""
     wanted = np.asarray(wanted, dtype=np.int64)
     if wanted.size == 0:
         raise ActRepError(f"{path}: no frames requested")
     last = int(wanted.max())
-    unique = np.unique(wanted)
+    targets = set(np.unique(wanted).tolist())
     got: dict[int, np.ndarray] = {}
     if decoder == "opencv":
         import cv2
@@ -160,43 +267,27 @@ def decode_frames(path: str | Path, wanted: np.ndarray, decoder: str = "pyav") -
         while index <= last:
             ok, frame = capture.read()
             if not ok:
-                break
-            if index in unique:
+                raise IncompleteVideoError(f"{path}: damaged: frames stop decoding at frame {index} (frame {last} was needed)")
+            if index in targets:
                 got[index] = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
             index += 1
         capture.release()
     else:
         import av
 
-        container = _open(path)
-        index = 0
-        try:
-            stream = container.streams.video[0]
-            stream.thread_type = "AUTO"
-            targets = set(unique.tolist())
-            # One reformatter for the whole file: frame.to_ndarray(format=...) builds a new swscale
-            # context per frame, ~80% of the decode time on small frames; the arrays are identical.
-            reformatter = av.video.reformatter.VideoReformatter()
-            for frame in container.decode(stream):
-                if index in targets:
-                    got[index] = reformatter.reformat(frame, format="rgb24").to_ndarray()
-                index += 1
-                if index > last:
-                    break
-        except av.error.FFmpegError as err:
-            raise ActRepError(f"{path}: decoding failed after {index} frames: damaged or truncated file ({err})") from None
-        finally:
-            container.close()
-    missing = [int(i) for i in unique if int(i) not in got]
-    if missing:
-        raise ActRepError(f"{path}: could not decode frame {missing[0]} (the file ends early or is truncated)")
+        # One reformatter for the whole file: frame.to_ndarray(format=...) builds a new swscale
+        # context per frame, ~80% of the decode time on small frames; the arrays are identical.
+        reformatter = av.video.reformatter.VideoReformatter()
+        for index, frame in iter_frames(path, last, info):
+            if index in targets:
+                got[index] = reformatter.reformat(frame, format="rgb24").to_ndarray()
     return np.stack([got[int(i)] for i in wanted])
 
 
 def decode_all(path: str | Path, decoder: str = "pyav") -> np.ndarray:
     """Every frame of a file (for tests, previews and the periodicity counter on short clips)."""
     info = probe(path, count_frames=True)
-    return decode_frames(path, np.arange(info.num_frames), decoder)
+    return decode_frames(path, np.arange(info.num_frames), decoder, info)
 
 
 # ----------------------------------------------------------------------------------------- processor
@@ -296,14 +387,17 @@ def load_video(
     clip_start: float | None = None,
     clip_end: float | None = None,
     info: VideoInfo | None = None,
+    allow_partial: bool = False,
 ) -> SampledVideo:
-    """Decode the frames a model of `family` sees for a video (or a clip of it)."""
-    info = info or probe(path)
+    """Decode the frames a model of `family` sees for a video (or a clip of it); `allow_partial`: of its
+    readable part, when it ends early (`probe`), marked in `SampledVideo.partial`."""
+    info = info or probe(path, allow_partial=allow_partial)
     first, last = clip_frame_range(info, clip_start, clip_end)
     clip_frames = last - first + 1
     indices = sample_indices(family, clip_frames, info.fps, settings, str(path))
-    frames = decode_frames(path, indices + first, settings.decoder)
-    return SampledVideo(frames=frames, indices=indices, clip_frames=clip_frames, clip_offset=first, fps=info.fps)
+    frames = decode_frames(path, indices + first, settings.decoder, info)
+    return SampledVideo(frames=frames, indices=indices, clip_frames=clip_frames, clip_offset=first, fps=info.fps,
+                        partial=info.partial_note())
 
 
 def family_of_processor(processor):

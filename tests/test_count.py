@@ -327,6 +327,21 @@ def test_text_output_of_a_result():
     assert "reasoning" not in format_text(result, show_reasoning=False)
 
 
+def test_an_uncertain_count_is_marked_in_text_and_json():
+    from actrep.count import format_text
+
+    result = VideoResult(video="v.mp4", action="", count=7, reps=[Rep(0, 1)] * 7, time_s=1.0, uncertain=True,
+                         windows=[{"confidence": 0.42}], raw="periodicity counter: ~7? repetitions")
+    text = format_text(result, show_reasoning=False)
+    assert text.splitlines()[0] == "v.mp4: ~7? repetitions  (1.0 s)  UNCERTAIN"
+    assert "confidence 0.42" in text.splitlines()[1]
+    record = result.to_json({"backend": "periodicity", "model": "periodicity"}, hide_reasoning=False)
+    assert record["status"] == "uncertain" and record["count"] == 7
+    sure = VideoResult(video="v.mp4", action="", count=7, reps=[Rep(0, 1)] * 7, windows=[{}])
+    assert sure.to_json({}, False)["status"] == "ok" and "~" not in format_text(sure, False)
+    assert VideoResult(video="v.mp4", action="", error="v.mp4: gone").status == "failed"
+
+
 def test_periodicity_backend_counts_windows_on_their_own_clock(videos, tmp_path, capsys, monkeypatch):
     """The glue to actrep.periodicity (a stand-in here): clips passed through, times shifted back."""
     import sys
@@ -334,20 +349,21 @@ def test_periodicity_backend_counts_windows_on_their_own_clock(videos, tmp_path,
 
     truth, calls = back_to_back(2, 6, 160, 8.0), []
 
-    def count_video(path, config=None, count=None, clip_start=None, clip_end=None):
+    def count_video(path, config=None, count=None, clip_start=None, clip_end=None, info=None):
         calls.append((clip_start, clip_end))
         window = Window(0, round((clip_start or 0) * 8), round(clip_end * 8) if clip_end is not None else 159, 8.0)
         answer = exact_answer(truth, window, "half")
-        return types.SimpleNamespace(count=answer.count, intervals=[(r.start, r.end) for r in answer.reps], confidence=0.9)
+        return types.SimpleNamespace(count=answer.count, intervals=[(r.start, r.end) for r in answer.reps], confidence=0.9,
+                                     uncertain=False)
 
-    fake = types.SimpleNamespace(count_video=count_video, PeriodicityConfig=lambda: None)
+    fake = types.SimpleNamespace(count_video=count_video, PeriodicityConfig=lambda: types.SimpleNamespace(confident_level=0.8))
     monkeypatch.setitem(sys.modules, "actrep.periodicity", fake)
     assert main(["count", str(videos / "long" / "long.mp4"), "--out", str(tmp_path), "--json", "--quiet",
                  "--fps", "4", "--max_frames", "32"]) == 0
     (record,) = _json_lines(capsys.readouterr().out)
     assert record["backend"] == "periodicity" and record["count"] == len(truth) and record["stitch"] == "intervals"
     assert len(calls) == len(record["windows"]) == 4 and calls[0] == (0.0, 63 / 8)
-    assert record["intervals"][0] == [0.25, 1.0] and record["windows"][0]["confidence"] == 0.9
+    assert record["intervals"][0] == [0.25, 1.0] and record["windows"][0]["confidence"] == 0.9 and record["status"] == "ok"
     assert record["reasoning"] is None and record["raw"].startswith("[window 1: 0.0-7.9 s]\nperiodicity counter:")
 
 

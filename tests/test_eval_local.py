@@ -24,9 +24,10 @@ def dataset(tmp_path_factory):
     return root
 
 
-def _eval(model, data, out, *extra):
+def _eval(model, data, out, *extra, allow_failures=True):
+    """`actrep eval` on the dataset, whose missing video is a recorded failure (accepted unless told otherwise)."""
     return main(["eval", "--model", str(model), "--data", str(data), "--out", str(out), "--max_new_tokens", "6",
-                 *VIDEO_FLAGS, *extra])
+                 *VIDEO_FLAGS, *extra, *(["--allow_failures"] if allow_failures else [])])
 
 
 def _strip(records):
@@ -34,8 +35,13 @@ def _strip(records):
 
 
 def test_eval_writes_predictions_metrics_and_table(tiny_checkpoints, dataset, tmp_path, capsys):
-    assert _eval(tiny_checkpoints["qwen2_5_vl"], dataset, tmp_path, "--run_names", "tiny") == 0
-    assert "parse_rate" in capsys.readouterr().out
+    assert _eval(tiny_checkpoints["qwen2_5_vl"], dataset, tmp_path, "--run_names", "tiny", allow_failures=False) == 1
+    captured = capsys.readouterr()
+    assert "parse_rate" in captured.out and "failed" in captured.out  # a failed-videos column
+    table, listed = captured.out.split("failed videos (1; each counts as a miss in the strict metrics):\n")
+    assert listed.splitlines()[0] == "  tiny: test/gone.mp4: video file not found"
+    assert captured.err.strip().splitlines()[-1] == ("error: 1 video(s) could not be read (listed above; saved as misses); "
+                                                     "--allow_failures accepts that (exit 0)")
     records = read_predictions(tmp_path / "tiny" / "predictions.jsonl")
     assert [r["video_id"] for r in records] == [f"v{i}.mp4" for i in range(5)] + ["gone.mp4"]
     assert records[-1]["pred"] is None and "not found" in records[-1]["error"]
@@ -47,7 +53,7 @@ def test_eval_writes_predictions_metrics_and_table(tiny_checkpoints, dataset, tm
     assert (tmp_path / "tiny" / "actrep_settings.json").exists()
 
 
-def test_interrupted_run_resumes_without_duplicates(tiny_checkpoints, dataset, tmp_path, monkeypatch):
+def test_interrupted_run_resumes_without_duplicates(tiny_checkpoints, dataset, tmp_path, monkeypatch, capsys):
     model = tiny_checkpoints["qwen3_vl"]
     assert _eval(model, dataset, tmp_path / "straight", "--batch_size", "1") == 0
     real_generate, calls = local.LocalModelCounter.generate, []
@@ -59,13 +65,18 @@ def test_interrupted_run_resumes_without_duplicates(tiny_checkpoints, dataset, t
         return real_generate(self, samples, videos)
 
     monkeypatch.setattr(local.LocalModelCounter, "generate", dies_on_third_batch)
+    capsys.readouterr()
     assert _eval(model, dataset, tmp_path / "resumed", "--batch_size", "1") == 130
     partial = read_predictions(tmp_path / "resumed" / model.name / "predictions.jsonl")
     assert 0 < len(partial) < 6
+    run_dir = tmp_path / "resumed" / model.name
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        f"interrupted: {len(partial)} of 6 results of {model.name} are saved in {run_dir}; rerun the same command to resume")
     with open(tmp_path / "resumed" / model.name / "predictions.jsonl", "a") as handle:
         handle.write('{"key": "test/v4.mp4", "vid')  # and a torn line, as if killed mid-write
     monkeypatch.setattr(local.LocalModelCounter, "generate", real_generate)
     assert _eval(model, dataset, tmp_path / "resumed", "--batch_size", "1") == 0
+    assert f"resuming {run_dir}: reusing {len(partial)} of 6 results saved by an earlier run" in capsys.readouterr().err
     resumed = read_predictions(tmp_path / "resumed" / model.name / "predictions.jsonl")
     straight = read_predictions(tmp_path / "straight" / model.name / "predictions.jsonl")
     assert len({r["key"] for r in resumed}) == len(resumed) == 6
@@ -104,7 +115,8 @@ def test_two_processes_equal_one_with_a_late_rank(tiny_checkpoints, dataset, tmp
     assert _eval(model, dataset, tmp_path / "one", "--batch_size", "1") == 0
     late_rank = os.path.join(os.path.dirname(os.path.abspath(__file__)), "late_rank.py")
     command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", late_rank, "eval", "--batch_size", "1",
-               "--model", str(model), "--data", str(dataset), "--out", str(tmp_path / "two"), "--max_new_tokens", "6", *VIDEO_FLAGS]
+               "--model", str(model), "--data", str(dataset), "--out", str(tmp_path / "two"), "--max_new_tokens", "6", *VIDEO_FLAGS,
+               "--allow_failures"]
     result = subprocess.run(command, capture_output=True, text=True, timeout=300, env=dict(os.environ, OMP_NUM_THREADS="1"))
     assert result.returncode == 0, result.stderr[-2000:]
     two = json.loads((tmp_path / "two" / model.name / "metrics.json").read_text())

@@ -124,6 +124,44 @@ def test_naive_baseline_and_short_inputs():
     assert count_repetitions(still, 10.0).count == 0  # nothing moves: nothing to count
 
 
+def _no_repetition(kind: str, seconds: float = 12.0, fps: float = 10.0, size: int = 64, seed: int = 0) -> np.ndarray:
+    """Frames of a textured scene with no repetitive motion: sensor noise only, a slow camera drift,
+    camera shake alone (random jitter, or a periodic handheld bob: the camera repeats, nothing in
+    the scene does), or a noisy static picture whose noise is strong."""
+    rng = np.random.default_rng(seed)
+    texture = cv2.resize((rng.random((size // 4, size // 4, 3)) * 200 + 30).astype(np.uint8), (2 * size, 2 * size),
+                         interpolation=cv2.INTER_LINEAR)
+    n = int(seconds * fps)
+    if kind == "drift":
+        offsets = np.stack([np.linspace(0, 0.3 * size, n), np.linspace(0, 0.1 * size, n)], 1)
+    elif kind == "shake":
+        offsets = rng.normal(0, 1.5, (n, 2)) + size / 2
+    elif kind == "bob":
+        offsets = np.stack([np.full(n, size / 2), size / 2 + 2.5 * np.sin(2 * np.pi * 1.7 * np.arange(n) / fps)], 1)
+    else:
+        offsets = np.full((n, 2), size / 2)
+    noise = {"noise": 12.0}.get(kind, 2.0)
+    frames = []
+    for dx, dy in offsets:
+        M = np.float32([[1, 0, -dx], [0, 1, -dy]])
+        frame = cv2.warpAffine(texture, M, (size, size), flags=cv2.INTER_LINEAR)
+        frames.append(np.clip(frame + rng.normal(0, noise, frame.shape), 0, 255).astype(np.uint8))
+    return np.stack(frames)
+
+
+@pytest.mark.parametrize("kind", ["static", "noise", "drift", "shake", "bob"])
+def test_no_repetitive_motion_gives_zero_or_uncertain(kind):
+    result = count_repetitions(_no_repetition(kind), 10.0)
+    assert result.count == 0 or result.uncertain, (kind, result.count, result.confidence)
+
+
+def test_a_clean_count_is_confident_and_its_confidence_is_a_probability():
+    frames, truth = render(reps([1.2] * 8), fps=10.0)
+    result = count_repetitions(frames, 10.0)
+    assert result.count == len(truth) and not result.uncertain
+    assert 0.8 <= result.confidence <= 1.0 and set(result.debug) >= {"periodicity", "margin"}
+
+
 # ----------------------------------------------------------------------------- the entry points
 
 

@@ -18,6 +18,7 @@ late a rank starts.
 from __future__ import annotations
 
 import re
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -54,6 +55,9 @@ class EvalArguments:
     decode_workers: int = option(2, help="Threads decoding the next batch's videos while the model generates.")
     baseline: list[str] = option([], help="Training-free counters evaluated like a model, one run each (baseline-NAME): "
                                           "periodicity, naive. May be combined with --model.")
+    allow_partial: bool = option(False, help="Evaluate the readable part of a video that ends before its declared length "
+                                             "(cut or damaged); its row is marked partial. Without it such a video fails.")
+    allow_failures: bool = option(False, help="Exit 0 even when some videos could not be read (they are listed and count as misses).")
 
 
 def run_name_for(path: str) -> str:
@@ -87,7 +91,8 @@ class LocalModelCounter:
     def load(self, sample):
         from actrep.video import load_video
 
-        return load_video(sample.video_path, self.family, self.video_settings, sample.clip_start, sample.clip_end)
+        return load_video(sample.video_path, self.family, self.video_settings, sample.clip_start, sample.clip_end,
+                          allow_partial=self.args.allow_partial)
 
     def generate(self, samples, videos) -> list[tuple[str, int, int]]:
         """(completion text, prompt tokens, completion tokens) per sample."""
@@ -138,6 +143,9 @@ def evaluate_checkpoint(path, samples, run_dir: Path, args, video, prompt, state
     rank_file = merged if world == 1 else run_dir / f"predictions.rank{rank}.jsonl"
     log = PredictionLog(rank_file)  # repairs a torn last line of this rank's own file first
     done = finished_keys(run_dir)
+    reused = len(done & {sample_key(s) for s in samples})
+    if reused and rank == 0:
+        print(f"resuming {run_dir}: reusing {reused} of {len(samples)} results saved by an earlier run", file=sys.stderr)
     # Every rank must partition the same snapshot: a rank that read it after another rank's first
     # append would compute another split, and some videos would be evaluated by nobody.
     state.wait_for_everyone()
@@ -172,7 +180,8 @@ def evaluate_checkpoint(path, samples, run_dir: Path, args, video, prompt, state
                 for (sample, video_clip), (text, n_prompt, n_completion) in zip(good, outputs):
                     parsed = parse_completion(text, counter.prompt_variant)
                     log.append(prediction_from_parsed(sample, parsed, raw=text, time_s=per_video, fps=video_clip.fps,
-                                                      prompt_tokens=n_prompt, completion_tokens=n_completion))
+                                                      prompt_tokens=n_prompt, completion_tokens=n_completion,
+                                                      partial=video_clip.partial))
             progress.advance(task, len(batch) * world if world > 1 else len(batch))
     state.wait_for_everyone()
     if rank != 0:
@@ -221,8 +230,9 @@ def main(argv: list[str]) -> int:
     if args.baseline:  # training-free counters (actrep.periodicity) with the same interface as a model
         from actrep.periodicity.baseline import BaselineCounter
 
-        runs += [(f"baseline:{b}", f"baseline-{b}", BaselineCounter(b, video, prompt.prompt_variant)) for b in args.baseline]
-    finished = []
+        runs += [(f"baseline:{b}", f"baseline-{b}", BaselineCounter(b, video, prompt.prompt_variant, allow_partial=args.allow_partial))
+                 for b in args.baseline]
+    finished, run_dir = [], None
     try:
         for path, name, counter in runs:
             run_dir = Path(args.output_dir) / name
@@ -235,6 +245,17 @@ def main(argv: list[str]) -> int:
             if len(finished) > 1:
                 write_comparison(args.output_dir, finished)
             print(f"results in {args.output_dir}/: " + ", ".join(n for n, _ in finished))
+        failed = {f["key"] for _, m in finished for f in m["failures"]}
+        if failed and not args.allow_failures:
+            print(f"error: {len(failed)} video(s) could not be read (listed above; saved as misses); "
+                  "--allow_failures accepts that (exit 0)", file=sys.stderr)
+            return 1
+    except KeyboardInterrupt:
+        if state.is_main_process and run_dir is not None:
+            saved = len(finished_keys(run_dir) & set(keys))
+            print(f"interrupted: {saved} of {len(samples)} results of {run_dir.name} are saved in {run_dir}; "
+                  "rerun the same command to resume", file=sys.stderr)
+        return 130
     finally:
         state.wait_for_everyone()
         if torch.distributed.is_available() and torch.distributed.is_initialized():

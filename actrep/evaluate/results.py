@@ -50,6 +50,7 @@ class Prediction:
     completion_tokens: int | None = None
     time_s: float = 0.0
     error: str | None = None  # why the video produced no answer (unreadable file, API failure, ...)
+    partial: str | None = None  # --allow_partial: the file ends early and only its readable part was counted
     extra: dict = field(default_factory=dict)  # evaluator-specific (retries, confidence, ...)
 
     def to_json(self) -> dict:
@@ -161,6 +162,8 @@ def finalize_run(run_dir: str | Path, keys_in_order: list[str], info: dict) -> d
         "strict": compute_metrics(ordered, mode="strict"),
         "parsed_only": compute_metrics(ordered, mode="parsed_only"),
         "failed_videos": sum(1 for r in ordered if r.get("error")),
+        "failures": [{"key": r["key"], "video": r.get("video", ""), "error": r["error"]} for r in ordered if r.get("error")],
+        "partial_videos": [{"key": r["key"], "partial": r["partial"]} for r in ordered if r.get("partial")],
         "mean_time_s": sum(r.get("time_s") or 0 for r in ordered) / max(1, len(ordered)),
     }
     save_json(run_dir / METRICS, metrics)
@@ -220,16 +223,33 @@ def print_comparison(runs: list[tuple[str, dict]], title: str = "evaluation", mo
     from rich.table import Table
 
     header, rows = comparison_rows(runs, mode)
-    label = "strict: unparseable = miss" if mode == "strict" else "parsed-only (reference-compatible)"
+    label = "strict: unparseable or failed = miss" if mode == "strict" else "parsed-only (reference-compatible)"
     table = Table(title=f"{title} ({label})")
-    for column in header:
+    for column in header + ["failed"]:
         if column == "run":  # names are never cut ("baseline-periodi…")
             table.add_column(column, no_wrap=True, min_width=max([len(row[0]) for row in rows] + [3]))
-        else:
-            table.add_column(column, justify="right")
-    for row in rows:
-        table.add_row(*row)
-    Console().print(table)
+        else:  # numbers are never cut short either
+            table.add_column(column, justify="right", min_width=5)
+    for row, (_, metrics) in zip(rows, runs):
+        table.add_row(*row, str(metrics.get("failed_videos", "-")))
+    console = Console()
+    console.print(table)
+    for line in problem_lines(runs):
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+def problem_lines(runs: list[tuple[str, dict]]) -> list[str]:
+    """The videos under the table: those that could not be read (with why) and those counted partially."""
+    lines = []
+    failed = [(name, f) for name, m in runs for f in m.get("failures", [])]
+    if failed:
+        lines.append(f"failed videos ({len(failed)}; each counts as a miss in the strict metrics):")
+        lines += [f"  {name}: {f['key']}: {f['error'].removeprefix(f.get('video', '') + ': ')}" for name, f in failed]
+    partial = [(name, p) for name, m in runs for p in m.get("partial_videos", [])]
+    if partial:
+        lines.append(f"partial videos ({len(partial)}; counted on their readable part, --allow_partial):")
+        lines += [f"  {name}: {p['key']}: {p['partial']}" for name, p in partial]
+    return lines
 
 
 def write_comparison(out_dir: str | Path, runs: list[tuple[str, dict]]) -> None:

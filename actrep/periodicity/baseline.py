@@ -28,12 +28,14 @@ class Clip:
     frames: np.ndarray  # decimated, downscaled frames of the clip
     fps: float  # the file's frame rate (what `actrep eval` records)
     analysed_fps: float  # the frame rate of `frames`
+    partial: str | None = None  # the file ends early and only its readable part was read (allow_partial)
 
 
 class BaselineCounter:
     """A training-free counter with the interface of LocalModelCounter."""
 
-    def __init__(self, kind: str, video, prompt_variant: str = "think", config: PeriodicityConfig | None = None):
+    def __init__(self, kind: str, video, prompt_variant: str = "think", config: PeriodicityConfig | None = None,
+                 allow_partial: bool = False):
         if kind not in BASELINES:
             raise ActRepError(f"unknown baseline {kind!r}; choose from {', '.join(BASELINES)}")
         self.kind = kind
@@ -43,6 +45,7 @@ class BaselineCounter:
         self.video_settings = video  # recorded with the run; the counter samples frames itself
         self.config = config or PeriodicityConfig()
         self.settings_source = "baseline"
+        self.allow_partial = allow_partial  # count the readable part of a file that ends early (marked partial)
 
     def info(self) -> dict:
         return {"model": self.path, "family": self.family.name, "settings_source": self.settings_source,
@@ -52,10 +55,10 @@ class BaselineCounter:
     def load(self, sample) -> Clip:
         from actrep.video import probe
 
-        info = probe(sample.video_path)
+        info = probe(sample.video_path, allow_partial=self.allow_partial)
         step = max(1, int(round(info.fps / self.config.max_fps)))
         frames, info, _ = read_frames(sample.video_path, step, self.config.size, sample.clip_start, sample.clip_end, info)
-        return Clip(frames, info.fps, info.fps / step)
+        return Clip(frames, info.fps, info.fps / step, info.partial_note())
 
     def generate(self, samples, videos) -> list[tuple[str, int, int]]:
         """(chain of thought with the count and intervals found, 0 prompt tokens, 0 completion tokens)."""

@@ -33,15 +33,24 @@ class PeriodicityConfig:
     idle_level: float = 0.25  # motion energy (1 = the action's busy level) below which a frame is idle
     min_rep_energy: float = 0.3  # the mean motion energy of each half of a repetition is at least this
     w_count: float = 0.5  # evidence per repetition found (> 0 favours shorter repetitions over merged pairs)
+    min_motion: float = 0.6  # px per analysed frame: an action's busiest cells move at least this much (else: count 0)
+    confident_level: float = 0.9  # a count whose confidence is below this is reported as uncertain ("~7?")
+
+
+# Confidence = the estimated probability that the count is within one of the truth: a logistic model
+# of two numbers the counter computes anyway (_evidence), fitted by `python -m bench.calibrate` on
+# tuning clips of both renderers; its calibration on other clips is in bench/results/calibration-*.md.
+CONFIDENCE_MODEL = {"intercept": 0.867, "periodicity": 0.168, "margin": 0.687}
 
 
 @dataclass
 class PeriodicityResult:
     count: int
     intervals: list[tuple[float, float]]  # seconds from the first frame
-    confidence: float  # 0..1
+    confidence: float  # 0..1: the estimated probability that the count is within one of the truth
     period_s: float | None = None  # the dominant period
     debug: dict = field(default_factory=dict, repr=False)
+    uncertain: bool = False  # confidence below PeriodicityConfig.confident_level: say "~7?", not "7"
 
 
 def count_repetitions(frames: np.ndarray, fps: float, config: PeriodicityConfig | None = None,
@@ -50,8 +59,17 @@ def count_repetitions(frames: np.ndarray, fps: float, config: PeriodicityConfig 
     grey, rgb, wfps = prepare(np.asarray(frames), float(fps), cfg.max_fps, cfg.size)
     T = len(grey)
     if T < 4:
-        return _too_short(T, wfps, count)
-    return count_features(frame_features(motion(grey, rgb)), wfps, cfg, count)
+        result = _too_short(T, wfps, count)
+        result.uncertain = count is None
+        return result
+    features = frame_features(motion(grey, rgb), cfg.min_motion)
+    if not features.mask.any():  # nothing moves: no repetition (or, count given, an even split)
+        result = _too_short(T, wfps, count)
+        result.confidence, result.debug = 1.0, {"fps": wfps, "no_motion": True}
+        return result
+    result = count_features(features, wfps, cfg, count)
+    result.uncertain = result.confidence < cfg.confident_level
+    return result
 
 
 def count_features(f: Features, wfps: float, cfg: PeriodicityConfig, count: int | None = None) -> PeriodicityResult:
@@ -94,11 +112,13 @@ def count_features(f: Features, wfps: float, cfg: PeriodicityConfig, count: int 
     span = np.flatnonzero(active)
     longest = max(lmin, (span[-1] - span[0]) // 2) if len(span) > 1 else lmax  # two repetitions fit
     candidates = ssm.period_candidates(profile, lmin, longest, cfg.candidates) + _rest_periods(beta, active, lmin)
+    tried = []  # (score, repetitions) of every segmentation tried: how clear the winner is
     for period in candidates:
         for _ in range(2):  # the duration model re-centred on the repetitions found
             rep = base + cfg.w_length * _log_duration(lengths, period, cfg.length_sigma)[None]
             score, reps = (segment.free(rep, boundary, lengths) if count is None
                            else segment.exact(rep, boundary, lengths, count))
+            tried.append((score, len(reps)))
             if best is None or score > best[0]:
                 best = (score, reps, period)
             if not reps:
@@ -108,8 +128,10 @@ def count_features(f: Features, wfps: float, cfg: PeriodicityConfig, count: int 
     if count is not None and len(reps) != count:
         reps = _even_split(active, count)
     intervals = [(s / wfps, e / wfps) for s, e in reps]
-    return PeriodicityResult(len(reps), intervals, _confidence(D, reps, lengths), period / wfps,
-                             debug={"fps": wfps, "beta": beta, "energy": energy, "profile": profile, "mask": f.mask})
+    evidence = _evidence(D, reps, lengths, tried, score)
+    return PeriodicityResult(len(reps), intervals, _confidence(evidence), period / wfps,
+                             debug={"fps": wfps, "beta": beta, "energy": energy, "profile": profile, "mask": f.mask,
+                                    **evidence})
 
 
 def _rest_periods(beta: np.ndarray, active: np.ndarray, min_lag: int) -> list[float]:
@@ -153,12 +175,29 @@ def rest_similarity(A: np.ndarray, energy: np.ndarray, fps: float) -> np.ndarray
     return np.exp(-d / scale)
 
 
-def _confidence(D: np.ndarray, reps: list, lengths: np.ndarray) -> float:
-    """Mean periodicity of the repetitions found (1 - their dissimilarity to their neighbours)."""
+def _evidence(D: np.ndarray, reps: list, lengths: np.ndarray, tried: list, score: float) -> dict:
+    """What the confidence is computed from.
+
+    periodicity: 1 - the mean repeat dissimilarity of the repetitions found (0..1; 0.5 when none,
+    0.3 when no repetition has a neighbour to compare with).
+    margin: how much better (score per repetition, 0..3) the chosen segmentation is than the best one
+    tried with a clearly different count (off by more than 1 and 15 %); 3 when no other count came up.
+    """
     if not reps:
-        return 0.5
-    dis = [D[s, e - s - lengths[0]] for s, e in reps]
-    return float(np.clip(1.0 - np.nanmean(dis), 0, 1)) if not np.all(np.isnan(dis)) else 0.3
+        periodicity = 0.5
+    else:
+        dis = [D[s, e - s - lengths[0]] for s, e in reps]
+        periodicity = float(np.clip(1.0 - np.nanmean(dis), 0, 1)) if not np.all(np.isnan(dis)) else 0.3
+    n = len(reps)
+    others = [other for other, k in tried if abs(k - n) > max(1, 0.15 * n)]
+    margin = float(np.clip((score - max(others)) / max(n, 1), 0.0, 3.0)) if others else 3.0
+    return {"periodicity": periodicity, "margin": margin}
+
+
+def _confidence(evidence: dict) -> float:
+    m = CONFIDENCE_MODEL
+    z = m["intercept"] + m["periodicity"] * evidence["periodicity"] + m["margin"] * evidence["margin"]
+    return float(1.0 / (1.0 + np.exp(-z)))
 
 
 def _even_split(active: np.ndarray, count: int) -> list[tuple[int, int]]:
@@ -176,14 +215,16 @@ def _too_short(T: int, fps: float, count: int | None) -> PeriodicityResult:
 
 
 def count_video(path, config: PeriodicityConfig | None = None, count: int | None = None,
-                clip_start: float | None = None, clip_end: float | None = None) -> PeriodicityResult:
+                clip_start: float | None = None, clip_end: float | None = None, info=None) -> PeriodicityResult:
     """count_repetitions on a video file (or the clip [clip_start, clip_end] s of it), decoded at
-    `config.max_fps` and `config.size`; intervals are on the clip's clock (0.0 = its first frame)."""
+    `config.max_fps` and `config.size`; intervals are on the clip's clock (0.0 = its first frame).
+    `info`: the file's `actrep.video.probe` result (probed here if not given; a file that ends early
+    is then an error, see `probe(..., allow_partial=True)`)."""
     from actrep.periodicity.reader import read_frames
     from actrep.video import probe
 
     cfg = config or PeriodicityConfig()
-    info = probe(path)
+    info = info or probe(path)
     step = max(1, int(round(info.fps / cfg.max_fps)))
     frames, info, _ = read_frames(path, step, cfg.size, clip_start, clip_end, info)
     return count_repetitions(frames, info.fps / step, cfg, count)

@@ -66,6 +66,27 @@ def _camera_fit(flow: np.ndarray, weight: np.ndarray, h: int, w: int) -> np.ndar
     return np.array([[1 + zoom, 0, tx - zoom * w / 2], [0, 1 + zoom, ty - zoom * h / 2]])
 
 
+def _camera_tracks(prev: np.ndarray, cur: np.ndarray, allowed: np.ndarray) -> np.ndarray | None:
+    """The camera's motion between two frames from tracked corners of the background (`allowed`, a
+    uint8 mask of the pixels away from what moves on its own): pyramidal Lucas-Kanade tracks and a
+    RANSAC fit of translation + zoom (OpenCV's estimateAffinePartial2D; its rotation is dropped, as in
+    `_camera_fit`). Corners track reliably on stripes and repeated textures, where dense flow is
+    ambiguous. None when too few corners are found (a plain wall): the caller falls back."""
+    a, b = prev.astype(np.uint8), cur.astype(np.uint8)
+    points = cv2.goodFeaturesToTrack(a, 200, 0.01, 3, mask=allowed)
+    if points is None or len(points) < 12:
+        return None
+    moved, status, _ = cv2.calcOpticalFlowPyrLK(a, b, points, None, winSize=(15, 15), maxLevel=2)
+    ok = status.ravel() == 1
+    if ok.sum() < 12:
+        return None
+    M, inliers = cv2.estimateAffinePartial2D(points[ok], moved[ok], method=cv2.RANSAC, ransacReprojThreshold=0.7)
+    if M is None or inliers.sum() < 8:
+        return None
+    zoom = float(np.hypot(M[0, 0], M[1, 0]))
+    return np.array([[zoom, 0, M[0, 2]], [0, zoom, M[1, 2]]])
+
+
 def _camera_flow(cam: np.ndarray, gh: int, gw: int) -> np.ndarray:
     """The flow [gh, gw, 2] the camera map causes at the cell centres."""
     ys, xs = np.mgrid[0:gh, 0:gw]
@@ -117,7 +138,10 @@ def motion(grey: np.ndarray, rgb: np.ndarray) -> Motion:
     first = np.stack([_camera_fit(raw[t], textured[t], h, w) for t in range(T)])
     moving = np.quantile(np.linalg.norm(raw - np.stack([_camera_flow(c, gh, gw) for c in first]), axis=-1), 0.9, axis=0)
     own = cv2.dilate((moving > 2 * np.median(moving) + 0.2).astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
-    cams = [_camera_fit(raw[t], textured[t] & ~own, h, w) for t in range(T)]
+    background = np.repeat(np.repeat(~own, CELL, 0), CELL, 1).astype(np.uint8)
+    background = np.pad(background, ((0, h - gh * CELL), (0, w - gw * CELL)))
+    cams = [np.eye(3)[:2]] + [_camera_tracks(grey[t - 1], grey[t], background) for t in range(1, T)]
+    cams = [c if c is not None else _camera_fit(raw[t], textured[t] & ~own, h, w) for t, c in enumerate(cams)]
     if np.median([np.hypot(*c[:, 2]) for c in cams[1:]] or [0]) < 0.05:  # a still camera: leave it be
         cams = [np.eye(3)[:2]] * T
     flow = raw - np.stack([_camera_flow(c, gh, gw) for c in cams])
@@ -147,13 +171,17 @@ def _excess(speed: np.ndarray) -> np.ndarray:
     return np.maximum(speed - np.median(speed.reshape(len(speed), -1), axis=1)[:, None, None], 0)
 
 
-def action_region(speed: np.ndarray, seen: np.ndarray | None = None, centre_sigma: float = 0.3) -> np.ndarray:
-    """The cells [gh, gw] (bool) of the moving object that is most likely the action.
+def action_region(speed: np.ndarray, seen: np.ndarray | None = None, centre_sigma: float = 0.3,
+                  min_motion: float = 0.0) -> np.ndarray:
+    """The cells [gh, gw] (bool) of the moving object that is most likely the action; none when
+    nothing moves: fewer than 2 cells above the background level, or the 5 busiest cells' level
+    below `min_motion` (px per frame; sensor noise, compression artefacts and a residual of camera
+    shake stay below it, a body-sized movement does not).
 
     Per cell, a high quantile over time of the motion above the background (of a 3-frame mean,
     against single-frame noise), not the mean: a distractor moving all the time must not outweigh
     an action with idle stretches. Cells above the background level are grouped into objects
-    (`_objects`); the object with the largest extent, weighted toward the frame centre, wins.
+    (`_objects`); the object with the largest extent (cells), weighted toward the frame centre, wins.
     """
     gh, gw = speed.shape[1:]
     excess = _excess(speed) if seen is None else _excess(speed) * seen
@@ -169,15 +197,16 @@ def action_region(speed: np.ndarray, seen: np.ndarray | None = None, centre_sigm
         inner &= seen.all(0)
     level = 1.5 * np.quantile(energy[inner], 0.25) + 0.3
     active = energy > level
-    if active.sum() < 2:  # nothing moves above the noise: the whole frame
-        return np.ones((gh, gw), bool)
+    if active.sum() < 2 or np.sort(energy.ravel())[-5:].mean() < min_motion:
+        return np.zeros((gh, gw), bool)
     labels = _objects(excess, active)
     ys, xs = np.mgrid[0:gh, 0:gw]
     prior = np.exp(-(((xs + 0.5) / gw - 0.5) ** 2 + ((ys + 0.5) / gh - 0.5) ** 2) / (2 * centre_sigma**2))
-    # Extent, not speed: a small fast distractor moves more pixels per frame than a body, but over
-    # fewer cells. Each cell counts up to 3x the threshold.
-    weight = np.minimum(energy / level, 3.0) * prior
-    best = int(np.argmax(np.bincount(labels[active], weights=weight[active])))
+    # Extent, not speed: a distractor that swings or spins fast all the time (a pendulum, a fan)
+    # moves more pixels per frame than a person lifting slowly, but over fewer cells. Every active
+    # cell counts once (weighting cells by their speed, even capped at 3x the threshold, let a
+    # pendulum win over a slow pull-up on the stick-figure tuning set).
+    best = int(np.argmax(np.bincount(labels[active], weights=prior[active])))
     return active & (labels == best)
 
 
@@ -223,8 +252,12 @@ def change_gate(grey: np.ndarray) -> np.ndarray:
     return np.clip((d - 1.5 * med - 1.0) / (med + 1.0), 0, 1)
 
 
-def frame_features(m: Motion) -> Features:
-    cells = action_region(m.speed * change_gate(m.grey), m.seen)
+def frame_features(m: Motion, min_motion: float = 0.0) -> Features:
+    """The features of the action's cells (`Features.mask` empty: nothing moves, see action_region)."""
+    cells = action_region(m.speed * change_gate(m.grey), m.seen, min_motion=min_motion)
+    if not cells.any():
+        empty = np.zeros((len(m.flow), 0), np.float32)
+        return Features(empty, empty, np.zeros(len(m.flow), np.float32), np.zeros((len(m.flow), 2), np.float32), cells)
     # The cells' mean flow (noise averages out over a cell, unlike the flow magnitude), from the
     # 10th to the 90th percentile over time.
     energy = np.linalg.norm(m.flow[:, cells], axis=-1).sum(1)

@@ -20,10 +20,12 @@ def naive_count(frames: np.ndarray, fps: float) -> PeriodicityResult:
     runs from midway after the previous peak to midway before the next one."""
     small = np.stack([cv2.resize(cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) if f.ndim == 3 else f, (32, 32),
                                  interpolation=cv2.INTER_AREA) for f in frames]).reshape(len(frames), -1)
-    X = small.astype(np.float32) - small.mean(0)
+    X = small.astype(np.float64) - small.mean(0)
     if len(X) < 3 or not X.any():
         return PeriodicityResult(0, [], 0.0)
-    pc = X @ np.linalg.svd(X, full_matrices=False)[2][0]
+    # The first principal direction from the symmetric eigenproblem of X'X (1024 x 1024): LAPACK's SVD
+    # of X itself failed to converge on a rendered clip ("SVD did not converge").
+    pc = X @ np.linalg.eigh(X.T @ X)[1][:, -1]
     pc = gaussian_filter1d(pc, max(0.5, 0.05 * fps))
     # Both signs: the action may brighten or darken the picture; take the sign with the cleaner peaks.
     found = [find_peaks(s, prominence=0.5 * s.std(), distance=max(1, int(0.25 * fps)))[0] for s in (pc, -pc)]
