@@ -137,3 +137,14 @@ def compute_metrics(
     result["by_bin"] = {label: _summary(r, mode) for label, r in by_bin.items() if r}
     result["by_action"] = {a: _summary(by_action[a], mode) for a in sorted(by_action)}
     return result
+
+
+def clip_scores(record: Mapping, mode: str = "strict") -> dict:
+    """One record's obo / exact / mae (0 or 1, and its normalised error), by the same rules as the run's.
+
+    Paired comparisons (evaluate/paired.py) need the per-clip outcomes whose means are the run's metrics.
+    """
+    g, p, _ = _record(record, 0)
+    summary = _summary([(g, p)], mode)
+    return {name: summary[name] for name in ("obo", "exact", "mae")}
+

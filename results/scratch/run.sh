@@ -9,6 +9,10 @@
 #          ablation_rcs       SFT + GRPO without RCS (reuses data, model, stage 0) ~3.5 min after main
 #          ablation_rewards   GRPO with count_hybrid / count_linear / count_exact   ~3 min after main
 #                             from one SFT checkpoint (reused from main)
+#          seeds              GRPO's gain with error bars (issue 20): one stage 0, a GRPO learning-rate
+#                             sweep on a validation split, then SFT + GRPO for each of SEEDS (default
+#                             "0 1 2", run side by side), every model on the same test clips;
+#                             OUT/seeds_summary.{json,md} (paired bootstrap CI, McNemar, seed spread)
 #   SCALE=tiny bash results/scratch/run.sh OUT     CPU smoke test: every stage at toy size (minutes)
 #
 # OUT receives everything small: metrics JSON, predictions, curves (PNG + CSV), HTML reports,
@@ -26,15 +30,17 @@
 # SFT_SECONDS into steps), SFT_STEPS (overrides), SFT_LR, SFT_BATCH, SFT_RCS, SFT_TRAIN_VISION=1,
 # SFT_CURRICULUM=1 (+ CURRICULUM_MAX, CURRICULUM_SHARE), VISION_LR (needs
 # `actrep sft --vision_learning_rate`), GRPO_STEPS, GRPO_LR, GRPO_VIDEOS, GRPO_G, GRPO_FAST,
-# EVAL_TOKENS. docs/from_scratch.md has the table with the defaults.
+# EVAL_TOKENS; seeds mode: SEEDS, GRPO_LRS (the sweep), SWEEP_STEPS, N_VALID, SEEDS_GRPO_STEPS,
+# GRPO_REWARDS. SEED seeds the data and the model; RUN_SEED (default SEED) seeds SFT and GRPO (data order,
+# sampling, LoRA/heads init). docs/from_scratch.md has the table with the defaults.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT"
 MODE=main
-case "${1:-}" in main|ablation_rcs|ablation_rewards) MODE=$1; shift ;; esac
+case "${1:-}" in main|ablation_rcs|ablation_rewards|seeds) MODE=$1; shift ;; esac
 if [[ $# -lt 1 ]]; then
-  echo "usage: bash results/scratch/run.sh [main|ablation_rcs|ablation_rewards] OUT" >&2
+  echo "usage: bash results/scratch/run.sh [main|ablation_rcs|ablation_rewards|seeds] OUT" >&2
   exit 2
 fi
 mkdir -p "$1"
@@ -56,6 +62,7 @@ if [[ $SCALE == gpu ]]; then
   : "${SFT_SECONDS:=180}" "${SFT_RATE:=120}" "${SFT_BATCH:=32}" "${SFT_LR:=5e-4}" "${SFT_LOG_STEPS:=10}"
   : "${GRPO_STEPS:=24}" "${GRPO_VIDEOS:=8}" "${GRPO_G:=8}" "${GRPO_LR:=1e-5}" "${GRPO_MICRO:=32}" "${GRPO_FAST:=1}"
   : "${EVAL_TOKENS:=320}" "${EVAL_BATCH:=128}" "${EARLY_TOKENS:=32}" "${EVAL_THREADS:=8}"
+  : "${N_VALID:=128}" "${SWEEP_STEPS:=40}" "${SEEDS_GRPO_STEPS:=150}"
 elif [[ $SCALE == tiny ]]; then
   : "${WORKERS:=2}" "${N_TRAIN:=24}" "${N_TEST:=6}" "${N_HARD:=4}"
   : "${SIZE:=56}" "${FPS:=8}" "${DURATION:=3}" "${MAX_COUNT:=4}"
@@ -64,7 +71,7 @@ elif [[ $SCALE == tiny ]]; then
   : "${SFT_SECONDS:=0}" "${SFT_RATE:=4}" "${SFT_BATCH:=4}" "${SFT_LR:=2e-3}" "${SFT_STEPS:=4}" "${SFT_LOG_STEPS:=1}"
   : "${GRPO_STEPS:=2}" "${GRPO_VIDEOS:=2}" "${GRPO_G:=2}" "${GRPO_LR:=1e-4}" "${GRPO_MICRO:=4}" "${GRPO_FAST:=0}"
   : "${EVAL_TOKENS:=24}" "${EVAL_BATCH:=8}" "${EARLY_TOKENS:=8}" "${EVAL_THREADS:=2}"
-  : "${GRPO_TOKENS:=24}"
+  : "${GRPO_TOKENS:=24}" "${N_VALID:=4}" "${SWEEP_STEPS:=1}" "${SEEDS_GRPO_STEPS:=2}"
 else
   echo "SCALE must be gpu or tiny (got $SCALE)" >&2
   exit 2
@@ -72,6 +79,7 @@ fi
 : "${WORK:=$ROOT/runs/scratch/$SCALE}" "${REUSE:=1}" "${PRESET:=easy}" "${HARD_PRESET:=medium}" "${INIT_STD:=0.02}" "${FAMILIES:=}"
 : "${TOKENS_PER_SECOND:=$(( (FPS + 1) / 2 ))}" "${STAGE0:=1}" "${SFT_RCS:=true}" "${SFT_CURRICULUM:=0}"
 : "${CURRICULUM_MAX:=4}" "${CURRICULUM_SHARE:=0.3}" "${VISION_LR:=}" "${SFT_TRAIN_VISION:=0}" "${GRPO_TOKENS:=$EVAL_TOKENS}" "${SEED:=0}"
+: "${RUN_SEED:=$SEED}" "${SEEDS:=0 1 2}" "${GRPO_LRS:=3e-6 1e-5 3e-5}" "${GRPO_REWARDS:=count_hybrid:1.0 count_format:1.0}"
 PIXELS=$(( SIZE * SIZE ))
 mkdir -p "$WORK" "$OUT/logs" "$OUT/eval" "$OUT/artifacts"
 DATA=$WORK/data
@@ -149,6 +157,11 @@ stage_data() {
   run_stage synth_test_hard "$DATA/test_hard" "${ACTREP[@]}" synth --out "$DATA/test_hard" --n "$N_HARD" --seed $(( SEED + 2002 )) --splits test=1 --preset "$HARD_PRESET" "${synth_flags[@]}"
 }
 
+# the validation split that picks hyper-parameters (seeds mode): never the test clips
+stage_valid() {
+  run_stage synth_valid "$DATA/valid" "${ACTREP[@]}" synth --out "$DATA/valid" --n "$N_VALID" --seed $(( SEED + 3003 )) --splits valid=1 --preset "$PRESET" "${synth_flags[@]}"
+}
+
 stage_model() {
   # Qwen2.5-VL's temporal rope step per frame pair is long(tokens_per_second * 2 / fps): the tiny
   # builder's 2 tokens/s would give consecutive 8 fps frame pairs the same position.
@@ -205,7 +218,7 @@ stage_sft() {
     fi
   fi
   local common=(--config recipes/scratch/sft.yaml --rcs "$rcs" --learning_rate "$SFT_LR" --per_device_train_batch_size "$SFT_BATCH"
-                --effective_batch_size "$SFT_BATCH" --dataloader_num_workers "$WORKERS" --logging_steps "$SFT_LOG_STEPS" --seed "$SEED" "${VIDEO_FLAGS[@]}" "${flags[@]}")
+                --effective_batch_size "$SFT_BATCH" --dataloader_num_workers "$WORKERS" --logging_steps "$SFT_LOG_STEPS" --seed "$RUN_SEED" "${VIDEO_FLAGS[@]}" "${flags[@]}")
   if [[ $SFT_CURRICULUM == 1 ]]; then
     local first
     first=$("$PY" -c "print(max(1, int($steps * $CURRICULUM_SHARE)))")
@@ -228,19 +241,19 @@ stage_grpo() {
   DEPS="$from $DATA/train" run_stage "$name" "$WORK/$name" "${ACTREP[@]}" grpo --config recipes/scratch/grpo.yaml --model_name_or_path "$from" \
     --train_data "$DATA/train" --output_dir "$WORK/$name" --rcs "$rcs" --max_steps "$GRPO_STEPS" --learning_rate "$GRPO_LR" \
     --videos_per_step "$GRPO_VIDEOS" --num_generations "$GRPO_G" --micro_batch_size "$GRPO_MICRO" \
-    --max_completion_length "$GRPO_TOKENS" --dataloader_num_workers "$EVAL_THREADS" --seed "$SEED" "${grpo_fast[@]}" --rewards "$@"
+    --max_completion_length "$GRPO_TOKENS" --dataloader_num_workers "$EVAL_THREADS" --seed "$RUN_SEED" "${grpo_fast[@]}" --rewards "$@"
 }
 
 # stage_eval NAME SET TOKENS MODEL:RUN...: evaluate into WORK/eval/NAME, copy the runs to OUT/eval/SET/RUN
 stage_eval() {
   local name=$1 set=$2 tokens=$3
   shift 3
-  local models=() runs=() spec
+  local models=() runs=() spec splits=()
   for spec in "$@"; do models+=("${spec%%:*}"); runs+=("${spec##*:}"); done
+  [[ $set == valid ]] && splits=(--splits valid)  # the recipe evaluates the test split
   DEPS="${models[*]} $DATA/$set" run_stage "eval_$name" "$WORK/eval/$name" "${ACTREP[@]}" eval --config recipes/scratch/eval.yaml --model "${models[@]}" \
     --run_names "${runs[@]}" --data "$DATA/$set" --out "$WORK/eval/$name" --max_new_tokens "$tokens" --batch_size "$EVAL_BATCH" \
-    "${VIDEO_FLAGS[@]}" \
-    --decode_workers "$EVAL_THREADS"
+    "${VIDEO_FLAGS[@]}" "${splits[@]}" --decode_workers "$EVAL_THREADS"
   local run
   for run in "${runs[@]}"; do
     mkdir -p "$OUT/eval/$set"
@@ -359,6 +372,43 @@ ablation_rewards)
   grpo_args=()
   for v in "${variants[@]}"; do grpo_args+=(--grpo "${v%%:*}=$WORK/${v%%:*}"); done
   summarize "${grpo_args[@]}"
+  ;;
+seeds)
+  stage_data
+  stage_valid
+  stage_model
+  stage_stage0
+  stage_cot
+  first=${SEEDS%% *}
+  read -r -a rewards <<< "$GRPO_REWARDS"
+  # 1. GRPO's learning rate from a short sweep on the validation split, from the first seed's SFT
+  RUN_SEED=$first stage_sft "sft_s$first" "$SFT_RCS"
+  lr_runs=()
+  for lr in $GRPO_LRS; do  # subshells: each run sees its own RUN_SEED / GRPO_* and every function
+    ( RUN_SEED=$first GRPO_STEPS=$SWEEP_STEPS GRPO_LR=$lr
+      stage_grpo "sweep_lr$lr" "$WORK/sft_s$first" "$SFT_RCS" "${rewards[@]}"
+      stage_eval "sweep_lr$lr" valid "$EVAL_TOKENS" "$WORK/sweep_lr$lr:sweep_lr$lr" ) &
+    BG_PIDS+=($!)
+    lr_runs+=("$lr=$OUT/eval/valid/sweep_lr$lr")
+  done
+  wait_bg
+  GRPO_LR=$("$PY" results/scratch/seeds_summary.py pick_lr "${lr_runs[@]}" --out "$OUT/sweep.json")
+  log "GRPO learning rate from the validation sweep: $GRPO_LR ($OUT/sweep.json)"
+  # 2. every seed: SFT and GRPO from the same stage 0, side by side on the GPU, then the same test clips
+  for seed in $SEEDS; do
+    ( RUN_SEED=$seed GRPO_STEPS=$SEEDS_GRPO_STEPS
+      stage_sft "sft_s$seed" "$SFT_RCS"
+      stage_grpo "grpo_s$seed" "$WORK/sft_s$seed" "$SFT_RCS" "${rewards[@]}"
+      for set in test_id test_hard; do
+        stage_eval "s${seed}_$set" "$set" "$EVAL_TOKENS" "$WORK/sft_s$seed:sft_s$seed" "$WORK/grpo_s$seed:grpo_s$seed"
+      done ) &
+    BG_PIDS+=($!)
+  done
+  wait_bg
+  pairs=()
+  for seed in $SEEDS; do pairs+=(--seed "$seed" "sft_s$seed" "grpo_s$seed"); done
+  "$PY" results/scratch/seeds_summary.py summary --out "$OUT" "${pairs[@]}" 2>&1 | tee -a "$OUT/run.log"
+  copy_artifacts "$WORK/stage0" $(for seed in $SEEDS; do echo "$WORK/sft_s$seed $WORK/grpo_s$seed"; done)
   ;;
 esac
 log "finished in $(printf '%.0f' "$(elapsed)") s; results in $OUT"

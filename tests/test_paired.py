@@ -1,0 +1,69 @@
+"""Paired comparisons of evaluation runs (actrep/evaluate/paired.py): the numbers add up and the tests are right."""
+
+import json
+
+import numpy as np
+import pytest
+
+from actrep.errors import ActRepError
+from actrep.evaluate.metrics import compute_metrics
+from actrep.evaluate.paired import compare_seeds
+
+
+def _run(tmp_path, name, truths, preds):
+    run = tmp_path / name
+    run.mkdir()
+    records = [{"key": f"test/clip_{i:03d}.mp4", "count": g, "pred": p} for i, (g, p) in enumerate(zip(truths, preds))]
+    (run / "predictions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    (run / "metrics.json").write_text(json.dumps({"strict": compute_metrics(records)}))
+    return run, compute_metrics(records)
+
+
+def test_seed_means_equal_the_headline_metrics_and_the_difference_adds_up(tmp_path):
+    rng = np.random.default_rng(0)
+    truths = rng.integers(1, 13, 60).tolist()
+    pairs, headline = {}, {}
+    for seed in range(3):
+        sft = [g + int(rng.integers(-2, 3)) for g in truths]
+        grpo = [g + int(rng.integers(-1, 2)) if i % 3 else None for i, g in enumerate(truths)]  # None: unparsed
+        (a, ma), (b, mb) = _run(tmp_path, f"sft{seed}", truths, sft), _run(tmp_path, f"grpo{seed}", truths, grpo)
+        pairs[seed], headline[seed] = (a, b), (ma, mb)
+    summary = compare_seeds(pairs)
+    assert summary["test_clips"] == 60 and [s["seed"] for s in summary["seeds"]] == [0, 1, 2]
+    for entry in summary["seeds"]:
+        ma, mb = headline[entry["seed"]]
+        for metric in ("obo", "exact", "mae"):
+            assert entry["sft"][metric] == pytest.approx(ma[metric]) and entry["grpo"][metric] == pytest.approx(mb[metric])
+    obo = summary["difference"]["obo"]
+    assert obo["mean"] == pytest.approx(summary["arms"]["grpo"]["obo"]["mean"] - summary["arms"]["sft"]["obo"]["mean"])
+    assert obo["paired_ci"][0] <= obo["mean"] <= obo["paired_ci"][1]
+    assert obo["seed_ci"][0] <= obo["mean"] <= obo["seed_ci"][1]
+    assert summary["paired_ci"] == obo["paired_ci"]
+
+
+def test_a_clear_gain_has_an_interval_above_zero_and_a_small_mcnemar_p(tmp_path):
+    truths = [5] * 100
+    a, _ = _run(tmp_path, "a", truths, [8] * 60 + [5] * 40)  # OBO 0.40
+    b, _ = _run(tmp_path, "b", truths, [8] * 10 + [5] * 90)  # OBO 0.90: 50 clips gained, none lost
+    summary = compare_seeds({0: (a, b)})
+    assert summary["difference"]["obo"]["mean"] == pytest.approx(0.5)
+    assert summary["paired_ci"][0] > 0.35
+    assert summary["seeds"][0]["mcnemar_obo"]["clips_gained"] == 50 and summary["seeds"][0]["mcnemar_obo"]["clips_lost"] == 0
+    assert summary["seeds"][0]["mcnemar_obo"]["p_value"] < 1e-10
+    assert summary["difference"]["obo"]["seed_ci"] is None  # one seed: no spread over seeds
+
+
+def test_noise_gives_an_interval_around_zero(tmp_path):
+    truths = [5] * 200
+    rng = np.random.default_rng(1)
+    a, _ = _run(tmp_path, "a", truths, rng.choice([5, 8], 200).tolist())
+    b, _ = _run(tmp_path, "b", truths, rng.choice([5, 8], 200).tolist())
+    low, high = compare_seeds({0: (a, b)})["paired_ci"]
+    assert low < 0 < high
+
+
+def test_different_test_sets_are_refused(tmp_path):
+    a, _ = _run(tmp_path, "a", [1, 2, 3], [1, 2, 3])
+    b, _ = _run(tmp_path, "b", [1, 2], [1, 2])
+    with pytest.raises(ActRepError, match="not evaluated on the same clips"):
+        compare_seeds({0: (a, b)})
