@@ -3,9 +3,10 @@ through selenium and /usr/bin/chromedriver (nothing downloads a browser of its o
 
 One video: upload a synthetic clip, count it, and find `actrep count`'s count on the page with the
 timeline image loaded. Several videos: two clips and a broken file; the table has every row, the broken
-one failed with its reason, and the CSV download says the same. The page asks nothing of any host but
-the app's, and stopping the app removes its temporary folder. Screenshots of each screen go to the test's
-folder and, with ACTREP_APP_SCREENSHOTS=DIR, to DIR (how docs/images/app_*.png were made).
+one failed with its reason, and the CSV download says the same. Count without a video: a message says
+what to do. The page asks nothing of any host but the app's, and stopping the app removes its
+temporary folder. Screenshots of each screen go to the test's folder and, with
+ACTREP_APP_SCREENSHOTS=DIR, to DIR (how docs/images/app_*.png were made).
 
 Every wait is for a condition on the page, with minutes to spare: a loaded 2-core machine is slow, not
 wrong. `make test` installs Chromium (scripts/install_browser.sh); without it the test is skipped, or
@@ -111,9 +112,16 @@ def browser(app, tmp_path_factory):
 
 
 def wait_for(driver, condition, what: str):
+    """Until `condition` holds; an error message on the page ends the wait at once, with that message."""
+    from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, WAIT, poll_frequency=0.5).until(lambda d: condition(d), message=f"waiting for {what}")
+    def done(d):
+        toasts = [t.text for t in d.find_elements(By.CSS_SELECTOR, "[data-testid='toast-body']") if t.text.strip()]
+        assert not toasts, f"the page says, while waiting for {what}: {toasts}"
+        return condition(d)
+
+    return WebDriverWait(driver, WAIT, poll_frequency=0.5).until(done, message=f"waiting for {what}")
 
 
 def screenshot(driver, folder: Path, name: str) -> None:
@@ -131,6 +139,7 @@ def cli_counts(paths, capsys) -> dict[str, dict]:
 
 def test_the_page_counts_one_video_and_a_folder_like_actrep_count(app, browser, clips, tmp_path, capsys):
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     url, workdir, process = app
     expected = cli_counts(sorted(clips.iterdir()), capsys)
@@ -145,7 +154,7 @@ def test_the_page_counts_one_video_and_a_folder_like_actrep_count(app, browser, 
                                                  "return v && v.src.includes('curls0.mp4')"), "the upload")
     css(By.CSS_SELECTOR, "#action textarea, #action input").send_keys("arm curl")
     css(By.ID, "count_one").click()
-    wait_for(browser, lambda d: "repetition" in d.find_element(By.ID, "headline").text, "the count")
+    wait_for(browser, lambda d: d.find_element(By.ID, "headline").text.strip(), "the count")
     headline = css(By.ID, "headline").text
     assert headline.startswith(f"{expected['curls0.mp4']['count']} repetitions of arm curl"), headline
     wait_for(browser, lambda d: d.execute_script("const i = document.querySelector('#timeline img');"
@@ -188,6 +197,14 @@ def test_the_page_counts_one_video_and_a_folder_like_actrep_count(app, browser, 
                  if json.loads(entry["message"])["message"]["method"] == "Network.requestWillBeSent"]
     web = [u for u in requested if u.startswith(("http:", "https:", "ws:", "wss:"))]
     assert web and all(u.split("/")[2] == url.split("/")[2] for u in web), sorted(set(web))
+
+    # Count without a video: the page says what to do (and the server carries on).
+    browser.get(url)
+    wait_for(browser, lambda d: d.find_elements(By.ID, "count_one"), "the page")
+    css(By.ID, "count_one").click()
+    WebDriverWait(browser, WAIT, poll_frequency=0.5).until(
+        lambda d: "Upload one video" in " ".join(t.text for t in d.find_elements(By.CSS_SELECTOR, "[data-testid='toast-body']")),
+        message="waiting for the message about the missing video")
 
     # Stopping the app (SIGTERM, as a service manager does) removes the uploads.
     assert any(workdir.rglob("curls0.mp4"))

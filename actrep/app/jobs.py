@@ -92,7 +92,7 @@ def count_inputs(counters: Counters, choice: str, inputs: list[tuple[str, str, s
             raise Cancelled()
         try:
             result = count_file(path, backend, args, names, error)
-        except (Cancelled, KeyboardInterrupt):
+        except (Cancelled, ActRepError):  # count_file raises only a fatal API error, which fails every video
             raise
         except Exception as err:  # noqa: BLE001 - the server outlives any one file; the row says what broke
             result = VideoResult(video=path, action=args.action, error=f"{path}: unexpected error: {err!r}")
