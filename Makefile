@@ -2,7 +2,7 @@
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test install clean-demo
+.PHONY: demo test install browser clean-demo
 
 $(VENV)/.bootstrapped: pyproject.toml scripts/bootstrap.sh
 	bash scripts/bootstrap.sh $(VENV)
@@ -12,7 +12,11 @@ install: $(VENV)/.bootstrapped
 demo: $(VENV)/.bootstrapped
 	$(BIN)/actrep demo $(DEMO_ARGS)
 
-test: $(VENV)/.bootstrapped
+# Debian's Chromium and ChromeDriver for the browser test of `actrep app` (quick when present).
+browser:
+	bash scripts/install_browser.sh
+
+test: $(VENV)/.bootstrapped browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean-demo:

@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "eval": ("actrep.evaluate.local", "evaluate local checkpoints (batched, resumable, multi-GPU)"),
     "eval-api": ("actrep.evaluate.api", "evaluate API models (OpenAI, Gemini, OpenAI-compatible servers)"),
     "count": ("actrep.count", "count repetitions in your own videos (a checkpoint, an API model, or no model at all)"),
+    "app": ("actrep.app.cli", "a local web page that counts repetitions: one video or a folder (pip install 'actrep[app]')"),
     "demo": ("actrep.demo", "run the whole pipeline on synthetic videos with a tiny model, on a CPU"),
     "report": ("actrep.report", "HTML report with plots and per-video timelines from evaluation runs"),
 }

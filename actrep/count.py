@@ -204,6 +204,26 @@ def count_one(path: str, backend, action: str, overlap: float = DEFAULT_OVERLAP,
     return result, windows, stitched
 
 
+def count_file(path: str, backend, args: CountArguments, names: OutputNames, error: str | None = None) -> VideoResult:
+    """One input of `actrep count` counted and rendered: what the CLI and `actrep app` both call.
+
+    A video that cannot be read or counted comes back as a result with `error` set (so one bad file
+    never stops the others); only a fatal API error (a wrong key) is raised, as it would fail every video."""
+    if error is not None:
+        return VideoResult(video=path, action=args.action, error=error)
+    try:
+        result, windows, _ = count_one(path, backend, args.action, args.overlap, args.allow_partial)
+        render(result, windows, backend, args, names)
+        return result
+    except FatalApiError:
+        raise
+    except ActRepError as err:
+        message = str(err) if str(err).startswith(path) else f"{path}: {err}"
+        if isinstance(err, IncompleteVideoError):
+            message += "; --allow_partial counts the readable part (marked partial)"
+        return VideoResult(video=path, action=args.action, error=message)
+
+
 def _joined(texts: list[str | None], windows) -> str:
     if len(windows) == 1:
         return texts[0] or ""
@@ -371,18 +391,7 @@ def main(argv: list[str]) -> int:
         with _progress(len(inputs), args.quiet, stdout) as (advance, emit, note):
             for path, error in inputs:
                 advance(f"counting {Path(path).name}", 0)
-                result = VideoResult(video=path, action=args.action, error=error)
-                if error is None:
-                    try:
-                        result, windows, _ = count_one(path, backend, args.action, args.overlap, args.allow_partial)
-                        render(result, windows, backend, args, names)
-                    except FatalApiError:
-                        raise
-                    except ActRepError as err:
-                        message = str(err) if str(err).startswith(path) else f"{path}: {err}"
-                        if isinstance(err, IncompleteVideoError):
-                            message += "; --allow_partial counts the readable part (marked partial)"
-                        result = VideoResult(video=path, action=args.action, error=message)
+                result = count_file(path, backend, args, names, error)
                 if result.error:
                     failed += 1
                     note(f"error: {result.error}")

@@ -6,6 +6,7 @@
 # A fresh venv that already has a torch (CPU torch 2.13 here) + `pip install -e .`:
 #   - torch must stay the same release (pip must not replace it);
 #   - `actrep count` (no model) must work;
+#   - no Gradio (the `app` extra), and `actrep app` names that extra in one line;
 #   - `actrep model tiny` must either work or say in one line which torchvision to install; after that
 #     one command it must work, still on the same torch.
 set -euo pipefail
@@ -34,6 +35,11 @@ cd "$WORK"
     --min_count 4 --max_count 4 --families arm_curl --preset easy --quiet
 "$VENV/bin/actrep" count clip/video/test/ --action "arm curl" --output_dir count | tee count.log
 grep -q "repetitions" count.log || fail "actrep count printed no count"
+
+if "$VENV/bin/python" -c "import gradio" 2>/dev/null; then fail "pip install -e . installed gradio (the app extra's)"; fi
+"$VENV/bin/actrep" app 2> app.err && fail "actrep app started without gradio"
+{ [ "$(wc -l < app.err)" -eq 1 ] && grep -q "actrep\[app\]" app.err; } || { cat app.err; fail "actrep app without gradio: not one line naming the extra"; }
+say "the core install has no gradio; actrep app names the extra"
 
 if ! "$VENV/bin/actrep" model tiny --output_dir tiny 2> tiny.err; then
   cat tiny.err
