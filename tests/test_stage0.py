@@ -88,7 +88,7 @@ def test_pair_targets_refuse_frames_outside_the_clip():
 def test_dataset_targets_match_the_processor_temporal_patches(tmp_path, tiny_checkpoints):
     """A rendered clip through load_video + encode: as many target rows as temporal patches, and the
     same pixels as the processor call SFT/eval make."""
-    from actrep.data.manifest import load_samples
+    from actrep.manifest import load_samples
     from actrep.models.registry import get_family, load_processor
     from actrep.synth import SynthConfig, write_dataset
     from actrep.train.stage0_data import Stage0Collator, Stage0Dataset

@@ -2,7 +2,7 @@
 
 Counting data is long-tailed. A video annotated with N reps gives clips of k whole reps, from the
 first frame of rep j to the last frame of rep j+k-1 (count k), with k drawn from strata (count bins
-`1-5,6-10,11-20,21+`, binned as in actrep.evaluate.metrics, or ratio bins of N `0-0.25N,...,0.75N-N`)
+`1-5,6-10,11-20,21+`, binned as in actrep.metrics, or ratio bins of N `0-0.25N,...,0.75N-N`)
 so that the output approaches a target histogram. Quotas: stratum s may hold target share w_s of
 (slots + kept originals); slots (`per_video` per video) are filled in rounds, the most constrained
 videos first, each with the feasible stratum furthest below its quota; a slot whose strata are all
@@ -28,9 +28,9 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from actrep.config import option, parse_config
-from actrep.data.manifest import Sample, _check_boundaries, load_manifest
+from actrep.manifest import Sample, _check_boundaries, load_manifest
 from actrep.errors import ActRepError
-from actrep.evaluate.metrics import DEFAULT_BINS, bin_label, bin_labels
+from actrep.metrics import DEFAULT_BINS, bin_label, bin_labels
 
 
 @dataclass

@@ -152,7 +152,7 @@ def lr_factor(progress: float, warmup: float, min_ratio: float) -> float:
 
 
 def load_stage0_samples(data: list[str], videos, splits, limit: int = 0) -> list:
-    from actrep.data.manifest import load_samples
+    from actrep.manifest import load_samples
 
     samples = []
     for path in data:
@@ -286,7 +286,7 @@ def count_from_phase(cos_sin) -> int:
 @torch.no_grad()
 def probe_metrics(model, head, loader, device, autocast, merge: int, fast: bool = True) -> dict:
     """Phase error, active accuracy, start/end F1 and counts read off the head on a held-out set."""
-    from actrep.evaluate.metrics import compute_metrics
+    from actrep.metrics import compute_metrics
 
     model.eval()
     head.eval()

@@ -137,3 +137,15 @@ def compute_metrics(
     result["by_bin"] = {label: _summary(r, mode) for label, r in by_bin.items() if r}
     result["by_action"] = {a: _summary(by_action[a], mode) for a in sorted(by_action)}
     return result
+
+
+def interval_iou(a: tuple[float, float], b: tuple[float, float]) -> float:
+    inter = max(0.0, min(a[1], b[1]) - max(a[0], b[0]))
+    union = max(a[1], b[1]) - min(a[0], b[0])
+    return inter / union if union > 0 else float(a == b)
+
+
+def mean_interval_iou(pred, true) -> float:
+    """Mean IoU of the k-th predicted with the k-th true interval (same count; extra or missing ones score 0)."""
+    n = max(len(pred), len(true))
+    return sum(interval_iou(p, t) for p, t in zip(pred, true)) / n if n else 1.0
