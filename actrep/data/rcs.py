@@ -13,6 +13,9 @@ only into idle gaps, never past the video or source clip); boundaries stay in FI
 are on the clip clock, clip_start/clip_end = frame/fps (round(clip_start*fps) gives the frame back);
 provenance in extra["rcs"]; no CoT (a whole video's CoT is wrong for a clip: run `actrep cot` after).
 On the fly (GRPO redraws each epoch): `rcs_epoch` / `rcs_clips`, pure given the samples' fps.
+
+Over 400 lines on purpose: the sampler, its histogram and the command that writes both are one
+algorithm whose invariants above hold across all of it; apart, they would be read apart.
 """
 
 from __future__ import annotations
