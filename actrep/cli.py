@@ -1,7 +1,8 @@
 """The one entry point: ``actrep <command> [options]``.
 
-Each command lives in its own module with a ``main(argv) -> int``; this file only dispatches, so
-``actrep --help`` is instant and a command imports only what it needs.
+Each command lives in its own module with a ``main(argv) -> int`` (a job's in its package, a
+foundation's in actrep/commands/); this file only dispatches, by module name, so ``actrep --help``
+is instant and a command imports only what it needs. The top of the layers (CONTRIBUTING.md).
 """
 
 from __future__ import annotations
