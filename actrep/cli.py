@@ -1,7 +1,8 @@
 """The one entry point: ``actrep <command> [options]``.
 
-Each command lives in its own module with a ``main(argv) -> int``; this file only dispatches, so
-``actrep --help`` is instant and a command imports only what it needs.
+Each command lives in its own module with a ``main(argv) -> int`` (a job's in its package, a
+foundation's in actrep/commands/); this file only dispatches, by module name, so ``actrep --help``
+is instant and a command imports only what it needs. The top of the layers (CONTRIBUTING.md).
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from actrep.quiet import silence_third_party_noise
 COMMANDS: dict[str, tuple[str, str]] = {
     "synth": ("actrep.synth.cli", "render synthetic repetitive-action videos with exact per-repetition ground truth"),
     "data": ("actrep.data.cli", "validate a dataset (validate) or print its count histogram (stats)"),
-    "model": ("actrep.models.cli", "build tiny offline Qwen-VL checkpoints (tiny), describe a checkpoint (info)"),
-    "video": ("actrep.video_cli", "show the frames, timestamps and visual tokens a model sees for a video"),
+    "model": ("actrep.commands.model", "build tiny offline Qwen-VL checkpoints (tiny), describe a checkpoint (info)"),
+    "video": ("actrep.commands.video", "show the frames, timestamps and visual tokens a model sees for a video"),
     "cot": ("actrep.data.cot", "write chain-of-thought training data (every repetition's interval) from annotations"),
     "rcs": ("actrep.data.rcs", "Random Count Sampling: sub-clips of whole repetitions that rebalance the counts"),
     "stage0": ("actrep.train.stage0", "stage 0 (from scratch): align the vision tower with per-frame-pair phase/boundary targets"),
@@ -25,22 +26,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "grpo": ("actrep.train.grpo", "stage 2: GRPO with count rewards, the video in every pass, vision features reused"),
     "eval": ("actrep.evaluate.local", "evaluate local checkpoints (batched, resumable, multi-GPU)"),
     "eval-api": ("actrep.evaluate.api", "evaluate API models (OpenAI, Gemini, OpenAI-compatible servers)"),
-    "count": ("actrep.count", "count repetitions in your own videos (a checkpoint, an API model, or no model at all)"),
+    "count": ("actrep.count.cli", "count repetitions in your own videos (a checkpoint, an API model, or no model at all)"),
     "app": ("actrep.app.cli", "a local web page that counts repetitions: one video or a folder (pip install 'actrep[app]')"),
     "demo": ("actrep.demo", "run the whole pipeline on synthetic videos with a tiny model, on a CPU"),
-    "report": ("actrep.report", "HTML report with plots and per-video timelines from evaluation runs"),
+    "report": ("actrep.report.page", "HTML report with plots and per-video timelines from evaluation runs"),
 }
-
-
-def run_subcommand(argv: list[str], commands: dict, usage: str, prog: str) -> int:
-    """Dispatch `actrep <prog> <subcommand> ...` to one of `commands` (name -> main(argv))."""
-    if not argv or argv[0] in ("-h", "--help"):
-        print(usage)
-        return 0
-    if argv[0] not in commands:
-        print(f"actrep {prog}: unknown subcommand {argv[0]!r}\n\n{usage}", file=sys.stderr)
-        return 2
-    return commands[argv[0]](argv[1:])
 
 
 def _usage() -> str:

@@ -9,6 +9,7 @@ in ALIASES are accepted everywhere, on the command line and as recipe keys. Fiel
 ``positional`` may also be given as the first arguments (``actrep cot DATA ...`` = ``--data DATA``).
 A library's own argument dataclass (transformers' TrainingArguments) is imported only to parse:
 ``--help`` lists ActRep's options, fast, and names the library's; ``--help_all`` lists everything.
+`run_subcommand` dispatches a command with subcommands (``actrep data validate|stats``).
 
 What is written here rather than taken from argparse/TRL: the help formatter (argparse's default
 formatter prints HfArgumentParser's plumbing: ``--flag [FLAG]``, ``(default: )``, a ``--no_flag``
@@ -226,3 +227,14 @@ def save_json(path: str | Path, data: Any) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
     tmp.replace(path)
+
+
+def run_subcommand(argv: list[str], commands: dict, usage: str, prog: str) -> int:
+    """Dispatch `actrep <prog> <subcommand> ...` to one of `commands` (name -> main(argv))."""
+    if not argv or argv[0] in ("-h", "--help"):
+        print(usage)
+        return 0
+    if argv[0] not in commands:
+        print(f"actrep {prog}: unknown subcommand {argv[0]!r}\n\n{usage}", file=sys.stderr)
+        return 2
+    return commands[argv[0]](argv[1:])

@@ -125,7 +125,7 @@ def prior_answer(data: Path, test_counts: list[int]) -> dict:
     ignores the video can reach), so the trained model's numbers can be read against it."""
     from collections import Counter
 
-    from actrep.data.manifest import load_samples
+    from actrep.manifest import load_samples
 
     mode = Counter(s.count for s in load_samples(data, None, ["train"])).most_common(1)[0][0]
     return {"answer": mode, "obo": sum(abs(mode - c) <= 1 for c in test_counts) / len(test_counts),
@@ -171,7 +171,7 @@ def main(argv: list[str]) -> int:
 
     from rich.console import Console
 
-    from actrep.evaluate.results import find_runs, load_run, print_comparison
+    from actrep.runs import find_runs, load_run, print_comparison
 
     (args,) = parse_config([DemoArguments], argv, prog="actrep demo", description=__doc__.splitlines()[0])
     if args.scale not in ("auto", "cpu", "gpu"):

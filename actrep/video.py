@@ -11,6 +11,11 @@ evaluation see identical tokens. Frame indices are computed by the processor's o
 (configured from the settings), so they match what the processor would pick itself; a test proves
 `input_ids` and `pixel_values_videos` are bit-identical to the processor's own path.
 
+A foundation (everything that reads a video imports it; it imports only config, errors and the
+model family registry). Over 400 lines on purpose: it is the one path from a file to tokens, and
+the decode with its truncation checks, the sampling rule that indexes it and the processor settings
+are changed together whenever a transformers release changes one of them.
+
 Clips (RCS): a clip [clip_start, clip_end] in seconds is treated exactly like a video file cut at
 those frames: frames are re-indexed from 0, so durations, sampling, Qwen2.5-VL's seconds-per-grid
 and Qwen3-VL's text timestamps are all on the clip's clock, the same clock as the re-based

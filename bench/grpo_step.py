@@ -77,7 +77,7 @@ class StepSettings:
 
 
 def _repeat_features(features, copies: int):
-    from actrep.train.rollout import select_features
+    from actrep.fast.features import select_features
 
     return select_features(features, [0] * copies)["video"]
 
@@ -127,7 +127,7 @@ class GRPOStepBench:
                 return self.decoder_for().generate(prefix, G // videos, config)
         from transformers import GenerationConfig
 
-        from actrep.train.rollout import select_features
+        from actrep.fast.features import select_features
 
         config = GenerationConfig(max_new_tokens=new_tokens, min_new_tokens=new_tokens, do_sample=True, temperature=s.temperature,
                                   top_k=0, top_p=1.0, eos_token_id=IM_END, pad_token_id=PAD, bos_token_id=None, use_cache=True)

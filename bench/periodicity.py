@@ -14,7 +14,7 @@ Renders the synthetic sets it needs with `actrep synth` (cached under --data_roo
 preset/seed/n), then per clip: decodes the frames once the way `actrep eval --baseline` does, counts
 them with the periodicity counter and with the naive baseline, and (pseudo-intervals) runs the
 counter constrained to the true count and scores its intervals against the true ones (mean IoU of
-the k-th with the k-th interval). Metrics are `actrep.evaluate.metrics.compute_metrics` (strict: MAE
+the k-th with the k-th interval). Metrics are `actrep.metrics.compute_metrics` (strict: MAE
 is |p - g| / (g + 0.1), the TransRAC convention), overall, by count bin and by motion family.
 Speed: `count_video` on a rendered 30 fps 640x480 clip, decode included, with OpenCV limited to
 --threads threads. Writes <out>/periodicity-<tag>.json and .md.
@@ -68,7 +68,7 @@ def synth(out: Path, preset: str, n: int, seed: int, extra: list[str] = ()) -> P
 def one_clip(job):
     """Count one clip with both counters (and constrained); returns a record."""
     from actrep.periodicity import PeriodicityConfig, count_repetitions, naive_count
-    from actrep.periodicity.baseline import mean_interval_iou
+    from actrep.metrics import mean_interval_iou
     from actrep.periodicity.reader import read_frames
     from actrep.video import probe
 
@@ -106,7 +106,7 @@ def stickfigure(out: Path, n: int, negatives: int, seed: int) -> Path:
 def evaluate_set(data: Path, workers: int, pseudo: bool) -> list[dict]:
     from multiprocessing import get_context
 
-    from actrep.data.manifest import load_samples
+    from actrep.manifest import load_samples
 
     samples = load_samples(data)
     jobs = [(s, pseudo) for s in samples]
@@ -144,7 +144,7 @@ def speed_test(root: Path, threads: int) -> dict:
 
 
 def summarise(records: list[dict], key: str) -> dict:
-    from actrep.evaluate.metrics import compute_metrics
+    from actrep.metrics import compute_metrics
 
     return compute_metrics([{"count": r["count"], "pred": r[key], "action": r["action"]} for r in records])
 
@@ -251,7 +251,7 @@ def main(argv=None) -> int:
             block["pseudo_iou"] = float(np.mean([r["pseudo_iou"] for r in rows]))
             block["free_iou"] = float(np.mean([r["free_iou"] for r in rows]))
             block["pseudo_exact_count"] = all(r["pseudo_count"] == r["count"] for r in rows)
-            from actrep.evaluate.metrics import bin_label
+            from actrep.metrics import bin_label
 
             for key, name_of in (("by_bin", lambda r: bin_label(r["count"])), ("by_action", lambda r: r["action"])):
                 groups: dict = {}

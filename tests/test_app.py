@@ -15,9 +15,9 @@ from actrep.app import jobs
 from actrep.app.cli import MISSING_EXTRA, PRIVATE_ENV, AppArguments, CounterArguments
 from actrep.cli import main
 from actrep.count import CountArguments, VideoResult
-from actrep.count_windows import Rep
+from actrep.count import Rep
 from actrep.errors import ActRepError
-from actrep.evaluate.api_client import ApiSettings
+from actrep.inference.api import ApiSettings
 from actrep.prompts import PromptSettings
 from actrep.video import VideoSettings
 from helpers import cut_copy, write_video as write_video_file

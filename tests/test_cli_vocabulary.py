@@ -9,7 +9,7 @@ import pytest
 
 from actrep.cli import COMMANDS, main
 from actrep.config import option, parse_config
-from actrep.evaluate.results import pipeline_order
+from actrep.runs import pipeline_order
 
 
 @dataclass

@@ -8,9 +8,10 @@ import pytest
 
 from actrep.answer import count_listed, format_exact, parse_count, parse_listed_reps
 from actrep.cli import main
-from actrep.data.cot import build_cot, cot_sample, format_time
-from actrep.data.descriptions import describe, is_synthetic_video
-from actrep.data.manifest import Sample, load_manifest
+from actrep.data.cot import cot_sample
+from actrep.reasoning import build_cot, format_time
+from actrep.descriptions import describe, is_synthetic_video
+from actrep.manifest import Sample, load_manifest
 from actrep.data.rcs import RCSConfig, rcs_clips
 from actrep.errors import ActRepError
 from conftest import FAMILIES

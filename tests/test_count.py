@@ -11,9 +11,9 @@ import pytest
 
 from actrep.cli import main
 from actrep.count import VideoResult, expand_inputs, format_reps
-from actrep.count_backends import ClipAnswer
-from actrep.count_render import completed_at
-from actrep.count_windows import (Rep, Window, WindowAnswer, needs_windows, overlap_share, owned_ranges, plan_frames,
+from actrep.count.backends import ClipAnswer
+from actrep.count.timeline import completed_at
+from actrep.count.windows import (Rep, Window, WindowAnswer, needs_windows, overlap_share, owned_ranges, plan_frames,
                                   plan_windows, stitch)
 from actrep.errors import ActRepError
 from actrep.video import VideoSettings, probe
@@ -253,7 +253,7 @@ def test_tiny_model_text_and_json_png_and_annotated_video(tiny_checkpoints, vide
 
 
 def test_unreadable_and_missing_files_fail_alone(videos, tmp_path, capsys, monkeypatch):
-    import actrep.count as count
+    import actrep.count.cli as count
 
     monkeypatch.setattr(count, "make_backend", lambda *a: FakeBackend([Rep(0.5, 1.0), Rep(1.0, 1.5)], VideoSettings(fps=4, max_frames=16)))
     args = ["count", str(videos / "a.mp4"), str(videos / "broken.mp4"), str(videos / "gone.mp4"), str(videos / "b.mp4"),
@@ -270,7 +270,7 @@ def test_unreadable_and_missing_files_fail_alone(videos, tmp_path, capsys, monke
 
 
 def test_long_video_is_windowed_and_stitched_exactly(videos, tmp_path, capsys, monkeypatch):
-    import actrep.count as count
+    import actrep.count.cli as count
 
     truth = back_to_back(3, 7, 160, 8.0)  # 0.875 s repetitions over the whole 20 s
     fake = FakeBackend(truth, VideoSettings(fps=4, max_frames=16), mode="any")

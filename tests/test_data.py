@@ -5,7 +5,7 @@ import json
 import pytest
 
 from actrep.cli import main
-from actrep.data.manifest import load_manifest, load_samples
+from actrep.manifest import load_manifest, load_samples
 from actrep.data.validate import validate
 from actrep.errors import ActRepError
 from helpers import write_repcount, write_video

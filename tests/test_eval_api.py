@@ -14,7 +14,7 @@ from PIL import Image
 from actrep.cli import main
 from actrep.errors import ActRepError
 from actrep.evaluate.api import run_name_of
-from actrep.evaluate.api_client import ApiRequest, ApiSettings, _retry_after, encode_jpeg, make_client, openai_messages, timestamp_label
+from actrep.inference.api import ApiRequest, ApiSettings, _retry_after, encode_jpeg, make_client, openai_messages, timestamp_label
 from fake_chat_server import FakeChatServer
 from helpers import write_repcount, write_video
 

@@ -9,7 +9,7 @@ import pytest
 
 from actrep.cli import main
 from actrep.evaluate import local
-from actrep.evaluate.results import read_predictions
+from actrep.runs import read_predictions
 from helpers import write_repcount
 
 VIDEO_FLAGS = ["--fps", "4", "--max_frames", "16", "--min_pixels", "784", "--max_pixels", "3136",

@@ -91,7 +91,7 @@ def test_batched_vision_attention_equals_stock(family, side, monkeypatch):
 def test_cached_vision_features_equal_recomputed():
     """The features computed once per video equal what the model computes from pixels inside its forward."""
     from actrep.fast.vision_attention import video_features
-    from actrep.train.rollout import select_features
+    from actrep.fast.features import select_features
 
     model, batch = tiny_model("qwen2_5_vl"), two_video_batch("qwen2_5_vl")
     keys = ("input_ids", "attention_mask", "mm_token_type_ids", "video_grid_thw", "second_per_grid_ts")
@@ -176,7 +176,7 @@ def test_shared_prefix_logps_and_gradients_equal_plain(family):
 
 
 def _hf_greedy(model, batch, features, rows_per_video, new_tokens, eos):
-    from actrep.train.rollout import select_features
+    from actrep.fast.features import select_features
 
     index = torch.arange(batch["input_ids"].shape[0]).repeat_interleave(rows_per_video)
     keys = ("input_ids", "attention_mask", "mm_token_type_ids", "video_grid_thw", "second_per_grid_ts")
@@ -207,7 +207,7 @@ def test_prefill_once_decoding_gives_hf_greedy_tokens(family):
 
 
 def test_sampling_follows_the_distribution_and_filters():
-    from actrep.fast.decode import SamplingConfig, sample_tokens
+    from actrep.fast.decode_math import SamplingConfig, sample_tokens
 
     torch.manual_seed(0)
     logits = torch.log(torch.tensor([[0.5, 0.3, 0.15, 0.05]])).repeat(20000, 1)

@@ -5,7 +5,7 @@ import math
 import pytest
 
 from actrep.errors import ActRepError
-from actrep.evaluate.metrics import DEFAULT_BINS, bin_label, bin_labels, compute_metrics
+from actrep.metrics import DEFAULT_BINS, bin_label, bin_labels, compute_metrics
 
 # Hand-built example. Errors e = |p - g| (strict scores an unparseable prediction as p = 0):
 #   1 squat  g=10 p=10   e=0

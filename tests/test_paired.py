@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from actrep.errors import ActRepError
-from actrep.evaluate.metrics import compute_metrics
+from actrep.metrics import compute_metrics
 from actrep.evaluate.paired import compare_seeds
 
 

@@ -109,7 +109,7 @@ def test_constrained_mode_returns_exactly_the_count(count):
     assert all(s < e for s, e in result.intervals) and ends == sorted(ends)
     assert 0.0 <= result.intervals[0][0] and ends[-1] <= len(frames) / 10.0 + 1e-6
     if count == len(truth):  # the true count: intervals close to the true ones
-        from actrep.periodicity.baseline import mean_interval_iou
+        from actrep.metrics import mean_interval_iou
 
         assert mean_interval_iou(result.intervals, truth) >= 0.7
 

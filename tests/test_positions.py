@@ -46,7 +46,8 @@ def test_training_logps_equal_generation_logps(family, sharp_checkpoints, long_v
     features = vision_features(model, batch)
     config = generation_config(processor, max_new_tokens=6, temperature=1.0, top_p=1.0, top_k=0, do_sample=False)
     config.output_logits, config.return_dict_in_generate = True, True
-    from actrep.train.rollout import TEXT_KEYS, VIDEO_KEYS, select_features
+    from actrep.fast.features import select_features
+    from actrep.train.rollout import TEXT_KEYS, VIDEO_KEYS
 
     inputs = {k: batch[k] for k in TEXT_KEYS + VIDEO_KEYS if k in batch}
     with torch.no_grad():

@@ -8,7 +8,7 @@ import pytest
 
 from actrep.answer import parse_listed_reps
 from actrep.cli import main
-from actrep.data.manifest import Sample, load_manifest
+from actrep.manifest import Sample, load_manifest
 from actrep.data.rcs import RCSConfig, parse_strata, parse_target, rcs_clips, rcs_epoch, stratum_shares, target_distance
 from actrep.errors import ActRepError
 from helpers import write_repcount

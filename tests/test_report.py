@@ -8,11 +8,11 @@ from PIL import Image
 
 from actrep.answer import parse_completion
 from actrep.cli import main as cli_main
-from actrep.data.manifest import Sample
+from actrep.manifest import Sample
 from actrep.errors import ActRepError
-from actrep.evaluate.results import PredictionLog, failed_prediction, finalize_run, prediction_from_parsed, sample_key
+from actrep.runs import PredictionLog, failed_prediction, finalize_run, prediction_from_parsed, sample_key
 from actrep.report import Run, load_runs, main, select_cards
-from actrep.report_plots import STRIP_TILE, frame_strip
+from actrep.figures import STRIP_TILE, frame_strip
 from helpers import write_video
 
 FPS = 8

@@ -11,7 +11,7 @@ from transformers import AutoModelForImageTextToText, TrainerCallback
 
 from actrep.cli import main
 from actrep.config import parse_config
-from actrep.data.manifest import load_samples
+from actrep.manifest import load_samples
 from actrep.models.registry import ModelArguments, get_family, load_processor
 from actrep.prompts import PromptSettings
 from actrep.train.common import TuningArguments

@@ -88,7 +88,7 @@ def test_pair_targets_refuse_frames_outside_the_clip():
 def test_dataset_targets_match_the_processor_temporal_patches(tmp_path, tiny_checkpoints):
     """A rendered clip through load_video + encode: as many target rows as temporal patches, and the
     same pixels as the processor call SFT/eval make."""
-    from actrep.data.manifest import load_samples
+    from actrep.manifest import load_samples
     from actrep.models.registry import get_family, load_processor
     from actrep.synth import SynthConfig, write_dataset
     from actrep.train.stage0_data import Stage0Collator, Stage0Dataset
@@ -114,7 +114,8 @@ def test_dataset_targets_match_the_processor_temporal_patches(tmp_path, tiny_che
 
 
 def test_lr_schedule_and_probe_counters():
-    from actrep.train.stage0 import count_from_phase, count_from_starts, lr_factor
+    from actrep.train.stage0 import lr_factor
+    from actrep.train.stage0_probes import count_from_phase, count_from_starts
 
     assert lr_factor(0.0, 0.1, 0.0) == 0.0
     assert lr_factor(0.1, 0.1, 0.0) == pytest.approx(1.0)
@@ -128,7 +129,7 @@ def test_lr_schedule_and_probe_counters():
 def test_fast_vision_features_match_the_stock_path(tiny_checkpoints, family):
     """Stage 0 trains through the batched vision attention; the features (and so the saved tower) are the stock ones."""
     from actrep.models.registry import ModelArguments, load_model
-    from actrep.train.stage0 import video_features
+    from actrep.train.stage0_head import video_features
 
     model, _, _ = load_model(ModelArguments(str(tiny_checkpoints[family]), dtype="float32"))
     patch = model.config.vision_config.patch_size
@@ -142,7 +143,7 @@ def test_fast_vision_features_match_the_stock_path(tiny_checkpoints, family):
 
 
 def test_pool_pairs_averages_the_tokens_of_each_temporal_patch():
-    from actrep.train.stage0 import pool_pairs
+    from actrep.train.stage0_head import pool_pairs
 
     grid = torch.tensor([[2, 4, 4], [1, 4, 8]])  # 4 tokens per pair, then 8
     features = torch.arange(16, dtype=torch.float32).repeat_interleave(1).view(-1, 1).expand(-1, 3).clone()
@@ -198,7 +199,7 @@ def test_stage0_trains_saves_and_reloads(tmp_path, tiny_checkpoints, synth_data)
 def test_match_text_rms_rescales_tokens_and_head_together(tiny_checkpoints, synth_data):
     """The saved merger emits tokens at the LM embedding RMS and the saved head gives the same outputs."""
     from actrep.models.registry import ModelArguments, load_model
-    from actrep.train.stage0 import Stage0Head, pool_pairs, rescale_merger_output
+    from actrep.train.stage0_head import Stage0Head, pool_pairs, rescale_merger_output
 
     model, _, _ = load_model(ModelArguments(str(tiny_checkpoints["qwen2_5_vl"]), dtype="float32"))
     grid = torch.tensor([[2, 4, 4]])

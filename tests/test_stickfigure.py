@@ -46,7 +46,7 @@ def test_clip_frames_and_boundaries_agree(preset):
 
 
 def test_dataset_is_a_repcount_folder(tmp_path):
-    from actrep.data.manifest import load_samples
+    from actrep.manifest import load_samples
 
     assert write_dataset(["--out", str(tmp_path), "--n", "2", "--negatives", "1", "--max_count", "2", "--seed", "5",
                           "--workers", "1"]) == 0

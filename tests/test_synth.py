@@ -273,7 +273,7 @@ def test_definitions_for_the_cot_builder():
 
 
 def test_generated_data_passes_the_dataset_validator_and_loader(tiny_sets):
-    from actrep.data.manifest import load_samples
+    from actrep.manifest import load_samples
     from actrep.data.validate import validate as validate_data
 
     _, _, base = tiny_sets

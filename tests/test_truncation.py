@@ -88,12 +88,12 @@ def test_frames_that_stop_decoding(files, small_video_settings):
 
 def _readers(tmp_path):
     """Every way the project reads a video: name -> function(path) that reads it."""
-    from actrep.count_render import annotate_video
+    from actrep.count.timeline import annotate_video
     from actrep.data.cot import probe_videos
-    from actrep.data.manifest import Sample
+    from actrep.manifest import Sample
     from actrep.periodicity import count_video
-    from actrep.periodicity.baseline import BaselineCounter
-    from actrep.report_plots import frame_strip
+    from actrep.evaluate.baseline import BaselineCounter
+    from actrep.figures import frame_strip
     from actrep.train.data import VideoSampleDataset
 
     settings = VideoSettings(fps=4.0, max_frames=16, min_pixels=784, max_pixels=3136)
@@ -199,7 +199,7 @@ def test_actrep_count_refuses_then_marks_partial_everywhere(files, tmp_path, cap
 def test_eval_baseline_fails_the_cut_file_or_marks_its_row_partial(files, tmp_path, capsys):
     import shutil
 
-    from actrep.evaluate.results import read_predictions
+    from actrep.runs import read_predictions
 
     root = write_repcount(tmp_path / "ds", {"test": [["squat", "ok.mp4", 1, 0, 5], ["squat", "cut.mp4", 1, 0, 5]]},
                           make_videos=False)

@@ -21,7 +21,7 @@ from pathlib import Path
 from actrep.config import option, parse_config
 from actrep.count import CountArguments
 from actrep.errors import ActRepError
-from actrep.evaluate.api_client import ApiSettings
+from actrep.inference.api import ApiSettings
 from actrep.prompts import PromptSettings
 from actrep.video import VideoSettings
 

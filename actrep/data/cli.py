@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from actrep.config import option, parse_config
+from actrep.config import option, parse_config, run_subcommand
 from actrep.errors import ActRepError
 
 USAGE = """usage: actrep data <validate|stats> DATA [options]
@@ -76,8 +76,8 @@ def _stats(argv: list[str]) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from actrep.data.manifest import load_manifest
-    from actrep.evaluate.metrics import DEFAULT_BINS, bin_label, bin_labels
+    from actrep.manifest import load_manifest
+    from actrep.metrics import DEFAULT_BINS, bin_label, bin_labels
 
     (args,) = parse_config([StatsArguments], argv, prog="actrep data stats", positional=["data"],
                            description="Count histogram per split and per action.")
@@ -116,6 +116,4 @@ def _stats(argv: list[str]) -> int:
 
 
 def main(argv: list[str]) -> int:
-    from actrep.cli import run_subcommand
-
     return run_subcommand(argv, {"validate": _validate, "stats": _stats}, USAGE, "data")

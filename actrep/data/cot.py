@@ -1,149 +1,32 @@
 """`actrep cot`: write the structured reasoning (every repetition's interval) for annotated videos.
 
-Format (docs/conventions.md; `actrep.answer` parses it back):
-
-    <think>
-    The video shows <scene>. One repetition of <action> is <definition>.
-    Tracking each repetition: rep1: 1.0s-5.0s, rep2: 5.0s-8.8s, rep3: 8.8s-11.8s
-    Check: 3 repetitions listed between 1.0s and 11.8s.
-    Total count: 3.
-    </think>
-    <answer>
-    3
-    </answer>
-
-Clock: seconds on the clip's clock, (frame - first frame of the clip) / fps, the clock every family's
-processor uses for the frames it samples (actrep.video). Rounding: each boundary time is rounded to
-0.1 s half-up, as a function of the time alone. Equal times print equally, so back-to-back reps that
-share a boundary frame print the same time; the rounding is monotonic, so a start never prints after
-its end. A rep shorter than 0.1 s may print start == end.
-
-Count 0: no scene sentence (the scenes say the action is being done), the definition, then
-"Tracking each repetition: none; no complete repetition of <action> is seen.", "Check: 0 repetitions
-listed." and "Total count: 0.": RepCount has such a video and it is a valid negative example.
-
-Above `group_threshold` repetitions the list is grouped (`reps 1-10: a-b, ...`) so a 100-rep video
-does not give a 2,000-token reasoning.
-
-Library: `build_cot` (pure text), `cot_sample` (a Sample -> the Sample with fps, intervals and cot;
-`intervals=` takes any function that supplies per-rep intervals, e.g. pseudo-labels: `--pseudo_intervals`
-uses actrep.periodicity for rows that only have a count, `--pseudo_check` measures its agreement),
-`probe_videos` and `write_jsonl` (shared with `actrep rcs`).
+The text itself is written by `actrep.reasoning.build_cot` (the format is described there;
+`actrep.answer` parses it back). Library: `cot_sample` (a Sample -> the Sample with fps, intervals
+and cot; `intervals=` takes any function that supplies per-rep intervals: the annotation by default,
+pseudo-labels of actrep/data/intervals.py with `--pseudo_intervals` for rows that only have a count,
+whose agreement `--pseudo_check` measures), `probe_videos` and `write_jsonl` (shared with `actrep rcs`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Literal, Sequence
+from typing import Literal, Sequence
 
 from actrep.config import option, parse_config
-from actrep.data.descriptions import Description, describe, is_synthetic_video
-from actrep.data.manifest import Sample, load_manifest
+from actrep.data.intervals import IntervalSource, annotated_intervals, pseudo_agreement, pseudo_intervals
+from actrep.descriptions import describe, is_synthetic_video
 from actrep.errors import ActRepError
-from actrep.prompts import PromptSettings, reasoning_tags
-
-DEFAULT_GROUP_THRESHOLD = 20
-DEFAULT_GROUP_SIZE = 10
-
-# A function that supplies per-rep (start, end) seconds on the clip clock for a sample, or None
-# when it has none (then the sample gets no CoT). The default reads the annotation.
-IntervalSource = Callable[[Sample, float | None], list[tuple[float, float]] | None]
-
-
-# ------------------------------------------------------------------------------------- the text
-
-
-def format_time(seconds: float) -> str:
-    """Seconds at 0.1 s, rounded half-up (`1.25` -> `1.3`), monotonic in the time."""
-    # round(.., 6) first so that float noise such as 3.6999999999 (from frame / fps) is 3.7.
-    tenths = math.floor(round(seconds * 10, 6) + 0.5)
-    return f"{tenths // 10}.{tenths % 10}"
-
-
-def check_intervals(count: int, intervals: Sequence[tuple[float, float]], duration: float | None = None) -> None:
-    """Raise ActRepError (no location; callers prefix it) unless the intervals fit the count and each other."""
-    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-        raise ActRepError(f"count {count!r} is not a non-negative integer")
-    if len(intervals) != count:
-        raise ActRepError(f"count {count} but {len(intervals)} intervals")
-    for k, (start, end) in enumerate(intervals, 1):
-        if not (math.isfinite(start) and math.isfinite(end)):
-            raise ActRepError(f"rep {k} has a non-finite time ({start}, {end})")
-        if start < 0:
-            raise ActRepError(f"rep {k} starts at {start:g} s, before the clip starts")
-        if end <= start:
-            raise ActRepError(f"rep {k} ends ({end:g} s) before or where it starts ({start:g} s)")
-        if duration is not None and end > duration + 1e-3:  # stored seconds carry 1 ms
-            raise ActRepError(f"rep {k} ends at {end:g} s, after the clip ends ({duration:g} s)")
-        if k > 1 and start < intervals[k - 2][0]:
-            raise ActRepError(f"rep {k} starts ({start:g} s) before rep {k - 1} ({intervals[k - 2][0]:g} s): intervals not in order")
-
-
-def _listing(times: list[tuple[str, str]], group_threshold: int, group_size: int) -> str:
-    if len(times) <= group_threshold:
-        return ", ".join(f"rep{i}: {a}s-{b}s" for i, (a, b) in enumerate(times, 1))
-    items = []
-    for first in range(0, len(times), group_size):
-        last = min(len(times), first + group_size)  # exclusive
-        span = f"{times[first][0]}s-{times[last - 1][1]}s"
-        items.append(f"rep{first + 1}: {span}" if last - first == 1 else f"reps {first + 1}-{last}: {span}")
-    return ", ".join(items)
-
-
-def build_cot(
-    count: int,
-    intervals_s: Sequence[tuple[float, float]],
-    action: str,
-    variant: str = "think",
-    group_threshold: int = DEFAULT_GROUP_THRESHOLD,
-    group_size: int = DEFAULT_GROUP_SIZE,
-    description: Description | None = None,
-) -> str:
-    """The full completion (reasoning + answer block) for `count` reps at `intervals_s` (clip-clock seconds).
-
-    `description` defaults to the real-video description of `action` (see actrep.data.descriptions).
-    """
-    open_tag, close_tag = reasoning_tags(variant)
-    if group_threshold < 1 or group_size < 2:
-        raise ActRepError(f"cot: need group_threshold >= 1 and group_size >= 2 (got {group_threshold}, {group_size})")
-    check_intervals(count, intervals_s)
-    d = description or describe(action)
-    if count == 0:
-        lines = [
-            f"One repetition of {d.name} is {d.definition}.",
-            f"Tracking each repetition: none; no complete repetition of {d.name} is seen.",
-            "Check: 0 repetitions listed.",
-        ]
-    else:
-        times = [(format_time(s), format_time(e)) for s, e in intervals_s]
-        first = format_time(min(s for s, _ in intervals_s))
-        last = format_time(max(e for _, e in intervals_s))
-        lines = [
-            d.sentence(),
-            "Tracking each repetition: " + _listing(times, group_threshold, group_size),
-            f"Check: {count} repetition{'s' if count != 1 else ''} listed between {first}s and {last}s.",
-        ]
-    lines.append(f"Total count: {count}.")
-    return f"{open_tag}\n" + "\n".join(lines) + f"\n{close_tag}\n<answer>\n{count}\n</answer>"
+from actrep.manifest import Sample, load_manifest
+from actrep.prompts import PromptSettings
+from actrep.reasoning import DEFAULT_GROUP_SIZE, DEFAULT_GROUP_THRESHOLD, build_cot, check_intervals
 
 
 # ------------------------------------------------------------------------------------- samples
-
-
-def annotated_intervals(sample: Sample, fps: float | None) -> list[tuple[float, float]] | None:
-    """Per-rep clip-clock seconds from the annotation: exact frames when present, else stored seconds."""
-    if sample.boundaries is not None and (fps or sample.fps):
-        # Frames first: stored seconds are rounded to 1 ms in JSONL, frames are exact.
-        return dataclasses.replace(sample, intervals=None).intervals_seconds(fps)
-    if sample.intervals is None and sample.boundaries is None and sample.count == 0:
-        return []  # a count-0 row has nothing to list
-    return sample.intervals_seconds(fps)
 
 
 def cot_sample(
@@ -290,8 +173,6 @@ def main(argv: list[str]) -> int:
     samples, skipped = usable_samples(manifest, infos, failures)
     source = annotated_intervals
     if args.pseudo_intervals:
-        from actrep.periodicity.baseline import pseudo_intervals
-
         source = pseudo_intervals()
     rows, unannotated = [], 0
     for sample in samples:
@@ -319,8 +200,6 @@ def main(argv: list[str]) -> int:
     console.print(f"wrote {len(rows)} row(s) with {prompt.prompt_variant!r} reasoning to {args.output_file}"
                   + (f" ({pseudo} with pseudo-intervals)" if pseudo else ""))
     if args.pseudo_check:
-        from actrep.periodicity.baseline import pseudo_agreement
-
         check = pseudo_agreement(samples, infos=infos)
         console.print(f"pseudo-intervals vs annotated boundaries on {check['rows']} row(s): mean IoU "
                       + (f"{check['mean_iou']:.3f}" if check["rows"] else "- (no annotated row)"))

@@ -2,7 +2,7 @@
 
 Counting data is long-tailed. A video annotated with N reps gives clips of k whole reps, from the
 first frame of rep j to the last frame of rep j+k-1 (count k), with k drawn from strata (count bins
-`1-5,6-10,11-20,21+`, binned as in actrep.evaluate.metrics, or ratio bins of N `0-0.25N,...,0.75N-N`)
+`1-5,6-10,11-20,21+`, binned as in actrep.metrics, or ratio bins of N `0-0.25N,...,0.75N-N`)
 so that the output approaches a target histogram. Quotas: stratum s may hold target share w_s of
 (slots + kept originals); slots (`per_video` per video) are filled in rounds, the most constrained
 videos first, each with the feasible stratum furthest below its quota; a slot whose strata are all
@@ -13,6 +13,9 @@ only into idle gaps, never past the video or source clip); boundaries stay in FI
 are on the clip clock, clip_start/clip_end = frame/fps (round(clip_start*fps) gives the frame back);
 provenance in extra["rcs"]; no CoT (a whole video's CoT is wrong for a clip: run `actrep cot` after).
 On the fly (GRPO redraws each epoch): `rcs_epoch` / `rcs_clips`, pure given the samples' fps.
+
+Over 400 lines on purpose: the sampler, its histogram and the command that writes both are one
+algorithm whose invariants above hold across all of it; apart, they would be read apart.
 """
 
 from __future__ import annotations
@@ -28,9 +31,9 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from actrep.config import option, parse_config
-from actrep.data.manifest import Sample, _check_boundaries, load_manifest
+from actrep.manifest import Sample, _check_boundaries, load_manifest
 from actrep.errors import ActRepError
-from actrep.evaluate.metrics import DEFAULT_BINS, bin_label, bin_labels
+from actrep.metrics import DEFAULT_BINS, bin_label, bin_labels
 
 
 @dataclass

@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from actrep.data.manifest import Manifest, Problem, Sample, load_manifest, video_candidates
+from actrep.manifest import Manifest, Problem, Sample, load_manifest, video_candidates
 from actrep.errors import ActRepError
 
 

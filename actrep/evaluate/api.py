@@ -4,7 +4,7 @@
 
 Frames are sampled by the same `VideoSettings` machinery as local evaluation (`--sampling_family`
 picks the family's sampling rule) and sent as JPEG images with the prompts of `actrep.prompts`
-(actrep/evaluate/api_client.py builds the message). Videos run concurrently; each finished one is
+(actrep/inference/api.py builds the message). Videos run concurrently; each finished one is
 appended to OUT/<run>/predictions.jsonl at once, so a rerun resumes. A quota error, a
 configuration error (bad key, unknown model) or a video whose retries run out stops the run: no new
 videos are submitted, the ones in flight finish and are kept, nothing is finalised, and the command
@@ -24,7 +24,7 @@ from pathlib import Path
 
 from actrep.config import option, parse_config, save_json, to_dict
 from actrep.errors import ActRepError
-from actrep.evaluate.api_client import PROVIDERS, ApiError, ApiSettings, Cancelled, FatalApiError, RetriesExhausted, make_client
+from actrep.inference.api import PROVIDERS, ApiError, ApiSettings, Cancelled, FatalApiError, RetriesExhausted, make_client
 from actrep.prompts import PromptSettings
 from actrep.video import VideoSettings
 
@@ -71,7 +71,7 @@ def _evaluate_one(sample, client, args: EvalApiArguments, video_settings: VideoS
                   stop: threading.Event):
     """One sample -> a Prediction, or None when the run stopped before it was sent."""
     from actrep.answer import parse_completion
-    from actrep.evaluate.results import failed_prediction, prediction_from_parsed
+    from actrep.runs import failed_prediction, prediction_from_parsed
     from actrep.models.registry import get_family
     from actrep.video import load_video
 
@@ -154,8 +154,8 @@ def _usage(records: list[dict]) -> dict:
 
 
 def main(argv: list[str]) -> int:
-    from actrep.data.manifest import load_samples
-    from actrep.evaluate.results import PREDICTIONS, PredictionLog, finalize_run, print_comparison, sample_key
+    from actrep.manifest import load_samples
+    from actrep.runs import PREDICTIONS, PredictionLog, finalize_run, print_comparison, sample_key
     from actrep.models.registry import get_family
 
     args, api_settings, video_settings, prompt_settings = parse_config(

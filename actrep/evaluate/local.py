@@ -26,9 +26,10 @@ from pathlib import Path
 
 from actrep.config import option, parse_config
 from actrep.errors import ActRepError
-from actrep.evaluate.results import (PREDICTIONS, PredictionLog, failed_prediction, finalize_run, prediction_from_parsed,
-                                     print_comparison, read_predictions, sample_key, write_comparison)
+from actrep.inference.local import LocalModelCounter
 from actrep.prompts import PromptSettings
+from actrep.runs import (PREDICTIONS, PredictionLog, failed_prediction, finalize_run, prediction_from_parsed,
+                                     print_comparison, read_predictions, sample_key, write_comparison)
 from actrep.video import VideoSettings
 
 
@@ -65,61 +66,6 @@ def run_name_for(path: str) -> str:
     parts = Path(path.rstrip("/")).parts
     name = "-".join(parts[-2:]) if parts and re.match(r"checkpoint-\d+|final|best", parts[-1]) else (parts[-1] if parts else path)
     return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "model"
-
-
-class LocalModelCounter:
-    """Generates answers for batches of samples with one checkpoint."""
-
-    def __init__(self, path: str, args: EvalArguments, video: VideoSettings, prompt: PromptSettings, device):
-        from actrep.models.registry import ModelArguments, load_model
-        from actrep.settings import resolve_settings
-
-        self.path = path
-        self.args = args
-        self.model, self.processor, self.family = load_model(
-            ModelArguments(path, args.family, args.dtype, args.attn_implementation, args.trust_remote_code))
-        self.model.to(device).eval()
-        self.device = device
-        self.video_settings, self.prompt_variant, self.settings_source = resolve_settings(
-            path, video, prompt.prompt_variant, args.ignore_saved_settings)
-
-    def info(self) -> dict:
-        return {"model": self.path, "family": self.family.name, "settings_source": self.settings_source,
-                "prompt_variant": self.prompt_variant, "video_settings": vars(self.video_settings),
-                "generation": {k: getattr(self.args, k) for k in ("max_new_tokens", "do_sample", "temperature", "top_p", "batch_size")}}
-
-    def load(self, sample):
-        from actrep.video import load_video
-
-        return load_video(sample.video_path, self.family, self.video_settings, sample.clip_start, sample.clip_end,
-                          allow_partial=self.args.allow_partial)
-
-    def generate(self, samples, videos) -> list[tuple[str, int, int]]:
-        """(completion text, prompt tokens, completion tokens) per sample."""
-        import torch
-
-        from actrep.prompts import render_prompt
-        from actrep.video import encode
-
-        prompts = [render_prompt(self.processor, s.action, self.prompt_variant) for s in samples]
-        batch = encode(self.processor, prompts, videos, self.video_settings).to(self.device)
-        tokenizer = self.processor.tokenizer
-        kwargs = dict(max_new_tokens=self.args.max_new_tokens, do_sample=self.args.do_sample,
-                      pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.convert_tokens_to_ids("<|im_end|>"))
-        if self.args.do_sample:
-            kwargs.update(temperature=self.args.temperature, top_p=self.args.top_p)
-        else:  # explicit greedy: never a checkpoint's sampling defaults
-            kwargs.update(temperature=None, top_p=None, top_k=None)
-        with torch.inference_mode():
-            output = self.model.generate(**batch, **kwargs)
-        prompt_length = batch["input_ids"].shape[1]
-        results = []
-        for row, mask in zip(output[:, prompt_length:], batch["attention_mask"]):
-            ended = (row == kwargs["eos_token_id"]) | (row == tokenizer.pad_token_id)
-            n_tokens = int(ended.int().argmax()) + 1 if ended.any() else int(row.numel())
-            text = tokenizer.decode(row[:n_tokens], skip_special_tokens=True)
-            results.append((text, int(mask.sum()), n_tokens))
-        return results
 
 
 def _remaining(samples, done: set[str], rank: int, world: int):
@@ -202,7 +148,7 @@ def main(argv: list[str]) -> int:
     import torch
     from accelerate import PartialState
 
-    from actrep.data.manifest import load_samples
+    from actrep.manifest import load_samples
 
     args, video, prompt = parse_config([EvalArguments, VideoSettings, PromptSettings], argv, prog="actrep eval",
                                        description="Evaluate local checkpoints on a dataset.")
@@ -228,7 +174,7 @@ def main(argv: list[str]) -> int:
         raise ActRepError(f"two checkpoints map to the same run name ({names}); give --run_names")
     runs = [(path, name, None) for path, name in zip(args.model_name_or_path, names)]
     if args.baseline:  # training-free counters (actrep.periodicity) with the same interface as a model
-        from actrep.periodicity.baseline import BaselineCounter
+        from actrep.evaluate.baseline import BaselineCounter
 
         runs += [(f"baseline:{b}", f"baseline-{b}", BaselineCounter(b, video, prompt.prompt_variant, allow_partial=args.allow_partial))
                  for b in args.baseline]

@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 
 from actrep.errors import ActRepError
-from actrep.evaluate.metrics import clip_scores
-from actrep.evaluate.results import load_run
+from actrep.metrics import clip_scores
+from actrep.runs import load_run
 
 METRICS = ("obo", "exact", "mae")
 

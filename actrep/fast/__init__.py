@@ -1,5 +1,7 @@
 """Speed-ups for video GRPO and evaluation, each one opt-in and measurable on its own (bench/).
 
+    features          the vision encoder's output handed to every forward by reference (computed once
+                      per video; the plain GRPO path uses it too)
     vision_attention  one batched sdpa call per vision layer over equal-sized windows/frames (exact),
                       index tensors precomputed on the host instead of `.tolist()` syncs per layer
     prefix            the prompt computed once per video in the training/reference forward, the G
@@ -11,4 +13,6 @@
 
 Nothing here changes a default: `actrep grpo` uses these only with --fast_vision_attention,
 --shared_prefix and --fast_decode. docs/performance.md explains each one and the measurements.
+
+A foundation: imports torch and transformers, never actrep's jobs (train/ imports fast/, not back).
 """

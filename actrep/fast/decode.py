@@ -28,6 +28,8 @@ plain forward over prompt + completion does, so decoding here gives the tokens H
 Fallbacks (recorded in `self.mode`): compile failure -> eager per-layer math; CUDA graph capture
 failure or CPU -> eager steps. Unsupported (raise NotImplementedError, callers fall back to HF
 generate): MoE text layers, adapter-wrapped linear layers (LoRA), non-SiLU MLPs.
+
+The per-step math (layer pieces, shared-prefix attention, sampling) is in decode_math.py.
 """
 
 from __future__ import annotations
@@ -40,28 +42,10 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from actrep.fast.decode_math import SamplingConfig, post_attention, pre_attention, rms_norm, sample_tokens, shared_prefix_attention
+from actrep.fast.features import select_features
+from actrep.fast.prefix import model_parts
 from actrep.fast.vision_attention import _base
-
-
-@dataclass
-class SamplingConfig:
-    max_new_tokens: int
-    do_sample: bool = True
-    temperature: float = 1.0
-    top_k: int = 0
-    top_p: float = 1.0
-    min_new_tokens: int = 0  # EOS is suppressed for the first min_new_tokens tokens (= max: forced length)
-    eos_token_id: int | None = None
-    pad_token_id: int | None = None
-
-    @classmethod
-    def from_generation_config(cls, config, max_new_tokens: int | None = None) -> "SamplingConfig":
-        eos = config.eos_token_id
-        eos = eos[0] if isinstance(eos, (list, tuple)) else eos
-        return cls(max_new_tokens=max_new_tokens or config.max_new_tokens, do_sample=bool(config.do_sample),
-                   temperature=config.temperature or 1.0, top_k=config.top_k or 0,
-                   top_p=config.top_p if config.top_p is not None else 1.0, min_new_tokens=config.min_new_tokens or 0,
-                   eos_token_id=eos, pad_token_id=config.pad_token_id)
 
 
 @dataclass
@@ -89,8 +73,6 @@ PROMPT_KEYS = ("input_ids", "attention_mask", "mm_token_type_ids", "video_grid_t
 def prefill(model, inputs, features=None) -> Prefix:
     """One forward over the (left-padded) prompts with the video; `features` = cached encoder output
     (per-video list, as `get_video_features` returns), else `inputs["pixel_values_videos"]` is used."""
-    from actrep.train.rollout import select_features
-
     kwargs = {key: inputs[key] for key in PROMPT_KEYS if inputs.get(key) is not None}
     videos = kwargs["input_ids"].shape[0]
     if features is not None:
@@ -122,100 +104,6 @@ def _last_prompt_position(model, kwargs, mask) -> torch.Tensor:
         rope_kwargs.pop("second_per_grid_ts")
     positions, _ = base.get_rope_index(kwargs["input_ids"], attention_mask=mask, **rope_kwargs)
     return positions[0, :, -1]  # left padding: the last column is the last real token; text: equal on all axes
-
-
-# ------------------------------------------------------------------------------------------ the math
-
-
-def _rms(x, weight, eps: float):
-    dtype = x.dtype
-    xf = x.float()
-    xf = xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + eps)
-    return weight * xf.to(dtype)
-
-
-def _rotate_half(x):
-    half = x.shape[-1] // 2
-    return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
-
-
-def _pre_attention(x, cos, sin, ln, eps: float, wq, bq, wk, bk, wv, bv, qn, kn, qk_eps: float, heads: int, kv_heads: int,
-                   head_dim: int):
-    """Input norm, q/k/v projections (+ Qwen3's per-head q/k norm), rope. q in the model dtype, k/v float32."""
-    rows = x.shape[0]
-    h = _rms(x, ln, eps)
-    q = F.linear(h, wq, bq).view(rows, 1, heads, head_dim)
-    k = F.linear(h, wk, bk).view(rows, 1, kv_heads, head_dim)
-    v = F.linear(h, wv, bv).view(rows, 1, kv_heads, head_dim)
-    if qn is not None:
-        q, k = _rms(q, qn, qk_eps), _rms(k, kn, qk_eps)
-    q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)
-    cos, sin = cos.unsqueeze(1), sin.unsqueeze(1)
-    q = q * cos + _rotate_half(q) * sin
-    k = k * cos + _rotate_half(k) * sin
-    return q, k.float(), v.float()
-
-
-def _post_attention(x, attended, wo, bo, ln, eps: float, wg, wu, wd):
-    """o_proj + residual, post-attention norm, SwiGLU MLP + residual."""
-    x = x + F.linear(attended, wo, bo)
-    h = _rms(x, ln, eps)
-    return x + F.linear(F.silu(F.linear(h, wg)) * F.linear(h, wu), wd)
-
-
-def shared_prefix_attention(q, keys, values, prefix_keys, prefix_values, suffix_bias, prefix_bias, scaling: float):
-    """One query per row against [its video's prompt keys + its own generated keys].
-
-    q [V*G, H, 1, D]; keys/values (own) [V, Hkv, G, N, D]; prefix_keys/values [V, Hkv, P, D];
-    suffix_bias [N] (0 / -inf: generated so far); prefix_bias [V, 1, 1, P] or None (left padding).
-    Query head h uses key head h // (H / Hkv), as repeat_kv does. Returns [V*G, 1, H*D] in q's dtype.
-    """
-    videos, kv_heads, group, steps, head_dim = keys.shape
-    rows, heads = q.shape[0], q.shape[1]
-    per_kv = heads // kv_heads
-    qv = q.float().reshape(videos, group, kv_heads, per_kv, head_dim).permute(0, 2, 1, 3, 4)  # [V, Hkv, G, g, D]
-    prefix_scores = torch.matmul(qv.reshape(videos, kv_heads, group * per_kv, head_dim), prefix_keys.transpose(-1, -2))
-    if prefix_bias is not None:
-        prefix_scores = prefix_scores + prefix_bias
-    own_scores = torch.matmul(qv, keys.transpose(-1, -2)) + suffix_bias  # [V, Hkv, G, g, N]
-    scores = torch.cat([prefix_scores, own_scores.reshape(videos, kv_heads, group * per_kv, steps)], dim=-1) * scaling
-    probs = scores.softmax(dim=-1)
-    length = prefix_keys.shape[2]
-    out = torch.matmul(probs[..., :length], prefix_values).reshape(videos, kv_heads, group, per_kv, head_dim)
-    out = out + torch.matmul(probs[..., length:].reshape(videos, kv_heads, group, per_kv, steps), values)
-    return out.permute(0, 2, 1, 3, 4).reshape(rows, 1, heads * head_dim).to(q.dtype)
-
-
-def sample_tokens(logits, k_index, config: SamplingConfig, finished):
-    """Next tokens [rows] from float32 logits [rows, vocab], on the device (no host sync).
-
-    `k_index` is a 1-element long tensor: the index of the token being drawn (for min_new_tokens);
-    `finished` [rows] bool is updated in place (rows that emitted EOS keep producing pad).
-    """
-    eos, pad = config.eos_token_id, config.pad_token_id
-    if eos is not None and config.min_new_tokens > 0:
-        suppress = k_index < config.min_new_tokens
-        logits[:, eos] = torch.where(suppress, torch.full_like(logits[:, eos], -math.inf), logits[:, eos])
-    if not config.do_sample:
-        tokens = logits.argmax(dim=-1)
-    else:
-        if config.temperature != 1.0:
-            logits = logits / config.temperature
-        if config.top_k and config.top_k < logits.shape[-1]:
-            kth = torch.topk(logits, config.top_k, dim=-1).values[:, -1:]
-            logits = logits.masked_fill(logits < kth, -math.inf)
-        if config.top_p < 1.0:
-            ordered, order = torch.sort(logits, descending=False)
-            remove = ordered.softmax(dim=-1).cumsum(dim=-1) <= (1 - config.top_p)
-            remove[:, -1] = False
-            logits = logits.masked_fill(remove.scatter(1, order, remove), -math.inf)
-        uniform = torch.rand_like(logits).clamp_(min=1e-20, max=1.0 - 1e-7)
-        tokens = (logits - torch.log(-torch.log(uniform))).argmax(dim=-1)
-    if eos is not None:
-        if pad is not None:
-            tokens = torch.where(finished, torch.full_like(tokens, pad), tokens)
-        finished |= tokens == eos
-    return tokens
 
 
 # ------------------------------------------------------------------------------------------ decoder
@@ -255,8 +143,6 @@ class FastDecoder:
 
     def __init__(self, model, *, cuda_graph: bool | None = None, compile: bool = False, max_cached_shapes: int = 2):
         base = _base(model)
-        from actrep.fast.prefix import model_parts
-
         _, lm, lm_head = model_parts(model)
         self.model, self.lm, self.lm_head = model, lm, lm_head
         self.layers = list(lm.layers)
@@ -276,15 +162,15 @@ class FastDecoder:
         self.notes: list[str] = []
         if compile:
             try:  # one compiled function per role, shared by all layers (weights are arguments, not constants)
-                self._pre = torch.compile(_pre_attention, dynamic=False, fullgraph=True)
+                self._pre = torch.compile(pre_attention, dynamic=False, fullgraph=True)
                 self._attend = torch.compile(shared_prefix_attention, dynamic=False, fullgraph=True)
-                self._post = torch.compile(_post_attention, dynamic=False, fullgraph=True)
+                self._post = torch.compile(post_attention, dynamic=False, fullgraph=True)
             except Exception as err:  # noqa: BLE001 - any failure: eager math, noted
                 self._eager_math()
                 self.notes.append(f"torch.compile unavailable: {err!r}")
 
     def _eager_math(self) -> None:
-        self._pre, self._attend, self._post = _pre_attention, shared_prefix_attention, _post_attention
+        self._pre, self._attend, self._post = pre_attention, shared_prefix_attention, post_attention
 
     def _check_supported(self, config) -> None:
         if getattr(config, "hidden_act", "silu") != "silu":
@@ -358,7 +244,7 @@ class FastDecoder:
             attended = self._attend(q, s.keys[index], s.values[index], s.prefix_keys[index], s.prefix_values[index],
                                     suffix_bias, s.prefix_bias, w["scaling"])
             x = self._post(x, attended, w["wo"], w["bo"], w["ln2"], w["eps2"], w["wg"], w["wu"], w["wd"])
-        x = _rms(x, *self._norm)
+        x = rms_norm(x, *self._norm)
         logits = F.linear(x[:, 0], *self._head).float()
         tokens = sample_tokens(logits, s.step + 1, config, s.finished)
         s.out.index_copy_(1, s.step + 1, tokens.unsqueeze(1))
@@ -393,7 +279,7 @@ class FastDecoder:
             state.graph, state.ready = None, True
             return state
         state.graph, state.ready = None, False
-        attempts = [True, False] if self._pre is not _pre_attention else [False]
+        attempts = [True, False] if self._pre is not pre_attention else [False]
         for compiled in attempts:
             if not compiled:
                 self._eager_math()
@@ -425,7 +311,7 @@ class FastDecoder:
             fingerprint = self._load_weights()
             state = self._state(prefix, group, steps, config, fingerprint)
             self.mode = ("cuda_graph" if state.graph is not None else "eager") + (
-                "+compile" if self._pre is not _pre_attention else "")
+                "+compile" if self._pre is not pre_attention else "")
             for index in range(len(self.layers)):
                 state.prefix_keys[index].copy_(prefix.keys[index])
                 state.prefix_values[index].copy_(prefix.values[index])

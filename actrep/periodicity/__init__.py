@@ -5,6 +5,10 @@
     result = count_video("clip.mp4", count=12)        # constrained: exactly 12 repetitions (pseudo-intervals)
 
 `naive_count` is the reference row (`actrep eval --baseline naive`). See docs/periodicity.md.
+
+A foundation, not a job: it has no command of its own, and three jobs use it (`actrep count` with no
+model, `actrep eval --baseline` through actrep/evaluate/baseline.py, `actrep cot --pseudo_intervals`
+through actrep/data/intervals.py). May import: video, errors.
 """
 
 from actrep.periodicity.counter import PeriodicityConfig, PeriodicityResult, count_repetitions, count_video

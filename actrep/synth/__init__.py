@@ -7,6 +7,8 @@ Python API:
     write_dataset(config) -> summary dict                                           (mp4 + CSV + sidecar)
     make_preview(data_dir, out=None, rows=8, cols=8, tile=96) -> Path               (contact-sheet PNG)
     REP_DEFINITIONS[action], SCENE_DESCRIPTIONS[action], ACTIONS, PRESETS
+
+A job (its command is cli.py). May import: foundations only (the actions' text is actrep.descriptions').
 """
 
 from actrep.synth.dataset import csv_text, write_dataset

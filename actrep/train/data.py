@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import torch
 
 from actrep.config import option
-from actrep.data.manifest import Sample, load_samples
+from actrep.manifest import Sample, load_samples
 from actrep.errors import ActRepError
 from actrep.video import VideoSettings, load_video
 

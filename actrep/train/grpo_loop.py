@@ -1,4 +1,4 @@
-"""The GRPO training loop (see actrep/train/grpo.py for the command and the design).
+"""The GRPO training loop (actrep/train/grpo.py is the command and explains the design).
 
 One step, per process:
   1. decode `videos_per_step` clips (prefetched in threads), encode prompts + frames once;
@@ -23,9 +23,9 @@ import torch
 from actrep.answer import parse_count
 from actrep.errors import ActRepError
 from actrep.train.common import StepCounter, engine_name, launched_with_deepspeed, micro_batch
-from actrep.train.grpo import (MetricsLog, StepPlan, arguments_record, deepspeed_plugin, resolve_rewards, rotate_checkpoints,
-                               save_json, settings_of, timer)
 from actrep.train.grpo_loss import LossConfig, completion_mask, group_advantages, nanstd, policy_loss
+from actrep.train.grpo_run import (MetricsLog, StepPlan, arguments_record, deepspeed_plugin, resolve_rewards, rotate_checkpoints,
+                                   save_json, settings_of, timer)
 from actrep.train.rollout import completion_logps, generate, generation_config, vision_features
 
 
@@ -86,7 +86,7 @@ def train(args, data_args, tuning, model_args, video, prompt, reward_funcs=None,
     from trl.models.utils import prepare_deepspeed, unwrap_model_for_generation
 
     from actrep.models.registry import load_model, resolve_dtype
-    from actrep.train.common import apply_freezing, apply_lora, last_checkpoint, save_checkpoint_extras, trainable_summary
+    from actrep.train.common import apply_freezing, apply_lora, last_checkpoint, trainable_summary
     from actrep.train.precision import check_precision, export_dtype, keep_master_weights
     from actrep.train.data import TrainingSamples, VideoSampleDataset
     from actrep.video import encode

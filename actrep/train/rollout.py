@@ -16,6 +16,8 @@ import copy
 import torch
 from transformers import GenerationConfig
 
+from actrep.fast.features import select_features
+
 TEXT_KEYS = ("input_ids", "attention_mask", "mm_token_type_ids")
 VIDEO_KEYS = ("video_grid_thw", "second_per_grid_ts")
 
@@ -32,19 +34,6 @@ def vision_features(model, batch, grad: bool = False, fast: bool = False):
     base = getattr(model, "model", model)
     with torch.set_grad_enabled(grad):
         return base.get_video_features(batch["pixel_values_videos"], batch["video_grid_thw"], return_dict=True)
-
-
-def select_features(features, index) -> dict:
-    """`mm_encoder_outputs` for sequences whose i-th row uses video `index[i]` (references only).
-
-    A fresh output object every time: generation expands the object it is given in place.
-    """
-    index = [int(i) for i in index]
-    selected = type(features)(**dict(features.items()))
-    selected.pooler_output = [features.pooler_output[i] for i in index]
-    if getattr(features, "deepstack_features", None) is not None:
-        selected.deepstack_features = [[layer[i] for i in index] for layer in features.deepstack_features]
-    return {"video": selected}
 
 
 def prompt_rows(batch, index: torch.Tensor) -> dict:

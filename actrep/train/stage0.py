@@ -28,6 +28,11 @@ the visual tokens already carry), metrics.jsonl (the training curve).
 Budget: `max_time_s` makes the run fit a wall-clock budget: the schedule follows
 progress = max(step / max_steps, elapsed / max_time_s) and training stops at progress 1, so the
 cosine decay always completes whatever the throughput turns out to be.
+
+Files: this one holds the options, the training loop (with data echoing: when the prefetcher has no
+fresh batch ready, a recent one is replayed instead of waiting) and the command; stage0_data.py the
+targets, dataset, collator, loader and prefetcher; stage0_head.py the head and the vision side it
+trains; stage0_probes.py the held-out probes.
 """
 
 from __future__ import annotations
@@ -37,10 +42,8 @@ import contextlib
 import json
 import math
 import os
-import queue
 import random
 import sys
-import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -52,6 +55,10 @@ from actrep.errors import ActRepError
 from actrep.models.registry import ModelArguments
 from actrep.prompts import PromptSettings
 from actrep.train.precision import PrecisionArguments
+from actrep.train.stage0_data import Prefetcher, load_stage0_samples, make_loader, to_device
+from actrep.train.stage0_head import (Stage0Head, freeze_for_stage0, merge_size, param_groups, pool_pairs, rescale_merger_output,
+                                      stage0_loss, text_embedding_rms, video_features, visual_token_rms)
+from actrep.train.stage0_probes import probe_metrics
 from actrep.video import VideoSettings
 
 
@@ -90,58 +97,6 @@ class Stage0Arguments:
     logging_steps: int = option(10, help="Log every N steps (console + metrics.jsonl).")
 
 
-# ------------------------------------------------------------------------------------------- head
-
-
-class Stage0Head(torch.nn.Module):
-    """Pooled frame-pair features [P, D] -> (cos, sin, active logit, start logit, end logit) [P, 5]."""
-
-    def __init__(self, dim: int, hidden: int = 0):
-        super().__init__()
-        from actrep.train.stage0_data import TARGET_NAMES
-
-        outputs = len(TARGET_NAMES)
-        if hidden > 0:
-            self.net = torch.nn.Sequential(torch.nn.Linear(dim, hidden), torch.nn.GELU(), torch.nn.Linear(hidden, outputs))
-        else:
-            self.net = torch.nn.Sequential(torch.nn.Linear(dim, outputs))
-        self.dim, self.hidden = dim, hidden
-
-    def forward(self, pooled: torch.Tensor) -> torch.Tensor:
-        return self.net(pooled)
-
-
-def pool_pairs(features: torch.Tensor, grid_thw: torch.Tensor, merge: int = 2) -> torch.Tensor:
-    """Mean of the merged visual tokens of each temporal patch: [sum tokens, D] -> [sum pairs, D].
-
-    Merged tokens come out in the processor's order (temporal patch, then rows, then columns), the
-    order in which they replace the video placeholder in the LM sequence.
-    """
-    grid = grid_thw.tolist()
-    tokens_per_pair = torch.tensor([h * w // (merge * merge) for t, h, w in grid for _ in range(t)], device=features.device)
-    pair_id = torch.arange(len(tokens_per_pair), device=features.device).repeat_interleave(tokens_per_pair)
-    if pair_id.numel() != features.shape[0]:
-        raise ActRepError(f"stage 0: {features.shape[0]} visual tokens but the grids describe {pair_id.numel()}")
-    summed = torch.zeros(len(tokens_per_pair), features.shape[1], device=features.device, dtype=torch.float32)
-    summed.index_add_(0, pair_id, features.float())
-    return summed / tokens_per_pair.unsqueeze(1).float()
-
-
-def stage0_loss(pred: torch.Tensor, targets: torch.Tensor, args: Stage0Arguments) -> tuple[torch.Tensor, dict]:
-    import torch.nn.functional as F
-
-    pred = pred.float()
-    phase = F.mse_loss(pred[:, :2], targets[:, :2])
-    active = F.binary_cross_entropy_with_logits(pred[:, 2], targets[:, 2])
-    boundary = 0.5 * (F.binary_cross_entropy_with_logits(pred[:, 3], targets[:, 3])
-                      + F.binary_cross_entropy_with_logits(pred[:, 4], targets[:, 4]))
-    loss = args.phase_weight * phase + args.active_weight * active + args.boundary_weight * boundary
-    return loss, {"loss": loss.detach(), "loss/phase": phase.detach(), "loss/active": active.detach(), "loss/boundary": boundary.detach()}
-
-
-# ----------------------------------------------------------------------------------------- helpers
-
-
 def lr_factor(progress: float, warmup: float, min_ratio: float) -> float:
     """Linear warmup over `warmup` of the run, then cosine decay to `min_ratio`."""
     progress = min(max(progress, 0.0), 1.0)
@@ -149,19 +104,6 @@ def lr_factor(progress: float, warmup: float, min_ratio: float) -> float:
         return progress / warmup
     t = (progress - warmup) / max(1e-9, 1.0 - warmup)
     return min_ratio + (1.0 - min_ratio) * 0.5 * (1.0 + math.cos(math.pi * t))
-
-
-def load_stage0_samples(data: list[str], videos, splits, limit: int = 0) -> list:
-    from actrep.data.manifest import load_samples
-
-    samples = []
-    for path in data:
-        samples += load_samples(path, videos, splits or None)
-    missing = [s for s in samples if s.boundaries is None and s.count != 0]
-    if missing:
-        print(f"warning: stage 0 leaves out {len(missing)} row(s) without per-repetition boundaries (first: {missing[0].where})", file=sys.stderr)
-    samples = [s for s in samples if s.boundaries is not None or s.count == 0]
-    return samples[:limit] if limit else samples
 
 
 def temporal_rope_check(model, video: VideoSettings) -> str | None:
@@ -182,216 +124,7 @@ def temporal_rope_check(model, video: VideoSettings) -> str | None:
     return None
 
 
-def make_loader(dataset, collator, batch_size: int, workers: int, prefetch: int, shuffle: bool, seed: int, drop_last: bool):
-    generator = torch.Generator().manual_seed(seed)
-    kwargs = dict(batch_size=batch_size, shuffle=shuffle, num_workers=workers, collate_fn=collator, drop_last=drop_last,
-                  generator=generator, pin_memory=torch.cuda.is_available())
-    if workers > 0:
-        kwargs.update(prefetch_factor=prefetch, persistent_workers=shuffle)
-    return torch.utils.data.DataLoader(dataset, **kwargs)
-
-
-class Prefetcher:
-    """Iterates a DataLoader forever (epoch after epoch) in a thread; `get(block=False)` returns None
-    when no batch is ready, so the training loop can replay a recent batch instead of waiting."""
-
-    def __init__(self, loader, size: int = 2):
-        self.loader = loader
-        self.queue: queue.Queue = queue.Queue(maxsize=size)
-        self.stop = threading.Event()
-        self.epoch = 0
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self):
-        try:
-            while not self.stop.is_set():
-                for batch in self.loader:
-                    while not self.stop.is_set():
-                        try:
-                            self.queue.put(batch, timeout=0.1)
-                            break
-                        except queue.Full:
-                            continue
-                    if self.stop.is_set():
-                        return
-                self.epoch += 1
-        except Exception as err:  # surfaced in the training loop
-            self.queue.put(err)
-
-    def get(self, block: bool = True):
-        try:
-            item = self.queue.get(block=block, timeout=None if block else 0)
-        except queue.Empty:
-            return None
-        if isinstance(item, Exception):
-            raise item
-        return item
-
-    def close(self):
-        self.stop.set()
-        while self.thread.is_alive():
-            try:
-                self.queue.get(timeout=0.1)
-            except queue.Empty:
-                pass
-        self.thread.join(timeout=5)
-
-
-def to_device(batch: dict, device) -> dict:
-    out = dict(batch)
-    for key in ("pixel_values_videos", "targets"):  # the grid stays on the host (index math, pooling)
-        out[key] = batch[key].to(device, non_blocking=True)
-    return out
-
-
-def video_features(model, batch, device, fast: bool = True):
-    """Merged visual tokens [sum tokens, D] of a batch: what the LM receives in place of the video placeholders.
-
-    `fast`: transformers' own vision tower with one batched attention call per layer over the equal-sized
-    frame pairs / windows and host-precomputed indices (`actrep.fast.vision_attention`, same numbers);
-    otherwise the stock `get_video_features` (one sdpa call per frame pair and layer).
-    """
-    from actrep.fast.vision_attention import video_features as tower
-
-    pixels = batch["pixel_values_videos"].to(device, non_blocking=True)
-    grid = batch["video_grid_thw"]
-    output = tower(model, pixels, grid.to(device), grad=torch.is_grad_enabled(), fast=fast)
-    return torch.cat(list(output.pooler_output), dim=0), grid
-
-
-def _merge_size(model) -> int:
-    return int(getattr(model.config.vision_config, "spatial_merge_size", 2))
-
-
-# --------------------------------------------------------------------------------------- probe eval
-
-
-def count_from_starts(start_prob, threshold: float = 0.5) -> int:
-    """Repetitions read off the head: runs of consecutive frame pairs with P(start) > threshold."""
-    above = [p > threshold for p in start_prob]
-    return sum(1 for i, a in enumerate(above) if a and (i == 0 or not above[i - 1]))
-
-
-def count_from_phase(cos_sin) -> int:
-    """Repetitions read off the head's phase: forward phase advance over the clip / (2*pi), rounded."""
-    angles = [math.atan2(s, c) for c, s in cos_sin]
-    total = 0.0
-    for a, b in zip(angles, angles[1:]):
-        d = (b - a + math.pi) % (2 * math.pi) - math.pi
-        total += d
-    return max(0, int(round(total / (2 * math.pi))))
-
-
-@torch.no_grad()
-def probe_metrics(model, head, loader, device, autocast, merge: int, fast: bool = True) -> dict:
-    """Phase error, active accuracy, start/end F1 and counts read off the head on a held-out set."""
-    from actrep.evaluate.metrics import compute_metrics
-
-    model.eval()
-    head.eval()
-    angle_err, angle_n, active_hit, active_n = 0.0, 0, 0, 0
-    tp = {3: 0, 4: 0}
-    fp = {3: 0, 4: 0}
-    fn = {3: 0, 4: 0}
-    records_start, records_phase = [], []
-    for batch in loader:
-        with autocast():
-            features, grid = video_features(model, batch, device, fast)
-            pred = head(pool_pairs(features, grid, merge)).float().cpu()
-        targets = batch["targets"]
-        # phase error on pairs inside a repetition with a clear target direction
-        mask = (targets[:, 2] > 0.99) & (targets[:, :2].norm(dim=1) > 0.5)
-        if mask.any():
-            a = torch.atan2(pred[mask, 1], pred[mask, 0])
-            b = torch.atan2(targets[mask, 1], targets[mask, 0])
-            angle_err += float(((a - b + math.pi) % (2 * math.pi) - math.pi).abs().sum())
-            angle_n += int(mask.sum())
-        clear = (targets[:, 2] == 0) | (targets[:, 2] == 1)
-        active_hit += int(((pred[clear, 2] > 0) == (targets[clear, 2] > 0.5)).sum())
-        active_n += int(clear.sum())
-        for c in (3, 4):
-            p, t = pred[:, c] > 0, targets[:, c] > 0.5
-            tp[c] += int((p & t).sum())
-            fp[c] += int((p & ~t).sum())
-            fn[c] += int((~p & t).sum())
-        start_prob = torch.sigmoid(pred[:, 3])
-        offset = 0
-        for count, pairs, action in zip(batch["counts"].tolist(), batch["pairs"].tolist(), batch["actions"]):
-            part = slice(offset, offset + pairs)
-            records_start.append({"count": count, "pred": count_from_starts(start_prob[part].tolist()), "action": action})
-            records_phase.append({"count": count, "pred": count_from_phase(pred[part, :2].tolist()), "action": action})
-            offset += pairs
-
-    def f1(c):
-        return 2 * tp[c] / max(1, 2 * tp[c] + fp[c] + fn[c])
-
-    bins = (0, 1, 4, 7, 10, 13, 21)
-    by_start = compute_metrics(records_start, bins=bins)
-    by_phase = compute_metrics(records_phase, bins=bins)
-    keep = ("n", "obo", "exact", "mae", "abs_mae", "rmse")
-    return {
-        "videos": len(records_start),
-        "phase_error_deg": math.degrees(angle_err / max(1, angle_n)),
-        "active_accuracy": active_hit / max(1, active_n),
-        "start_f1": f1(3), "end_f1": f1(4),
-        "count_from_starts": {**{k: by_start[k] for k in keep}, "by_bin": {b: {k: v[k] for k in ("n", "obo", "mae")} for b, v in by_start["by_bin"].items()}},
-        "count_from_phase": {k: by_phase[k] for k in keep},
-    }
-
-
 # ----------------------------------------------------------------------------------------- training
-
-
-def freeze_for_stage0(model, train_vision: bool) -> list:
-    from actrep.train.common import vision_parts
-
-    model.requires_grad_(False)
-    visual, mergers = vision_parts(model)
-    for param in visual.parameters():
-        param.requires_grad = train_vision
-    for merger in mergers:
-        for param in merger.parameters():
-            param.requires_grad = True
-    return [p for p in model.parameters() if p.requires_grad]
-
-
-def param_groups(named, lr: float, weight_decay: float) -> list[dict]:
-    decay, no_decay = [], []
-    for _, param in named:
-        (decay if param.dim() >= 2 else no_decay).append(param)
-    return [{"params": decay, "lr": lr, "weight_decay": weight_decay, "base_lr": lr},
-            {"params": no_decay, "lr": lr, "weight_decay": 0.0, "base_lr": lr}]
-
-
-def text_embedding_rms(model) -> float:
-    return float(model.get_input_embeddings().weight.detach().float().pow(2).mean().sqrt())
-
-
-@torch.no_grad()
-def visual_token_rms(model, loader, device, autocast, batches: int = 2) -> float:
-    total, n = 0.0, 0
-    for i, batch in enumerate(loader):
-        if i >= batches:
-            break
-        with autocast():
-            features, _ = video_features(model, batch, device)
-        total += float(features.float().pow(2).sum())
-        n += features.numel()
-    return math.sqrt(total / max(1, n))
-
-
-@torch.no_grad()
-def rescale_merger_output(model, head: Stage0Head, factor: float) -> None:
-    """Multiply the visual tokens by `factor` (merger's last linear layer) and undo it in the head's first layer."""
-    from actrep.train.common import vision_parts
-
-    _, mergers = vision_parts(model)
-    last = [m for m in mergers[0].modules() if isinstance(m, torch.nn.Linear)][-1]
-    last.weight.mul_(factor)
-    if last.bias is not None:
-        last.bias.mul_(factor)
-    head.net[0].weight.div_(factor)
 
 
 def train(args: Stage0Arguments, model_args: ModelArguments, video: VideoSettings, prompt: PromptSettings,
@@ -423,7 +156,7 @@ def train(args: Stage0Arguments, model_args: ModelArguments, video: VideoSetting
     model.to(device)
     trainable = freeze_for_stage0(model, args.train_vision)
     precision_line = keep_master_weights(model, precision, deepspeed=False, bf16=args.bf16)
-    merge = _merge_size(model)
+    merge = merge_size(model)
     dim = int(getattr(model.config.vision_config, "out_hidden_size", 0) or model.config.text_config.hidden_size)
     head = Stage0Head(dim, args.head_hidden).to(device)
     trainable_names = [(n, p) for n, p in model.named_parameters() if p.requires_grad]

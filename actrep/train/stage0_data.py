@@ -20,13 +20,16 @@ for any annotated dataset; for `actrep synth` data they are the exact ground tru
 
 from __future__ import annotations
 
+import queue
 import sys
+import threading
 from types import SimpleNamespace
 
 import numpy as np
 import torch
 
 from actrep.errors import ActRepError
+from actrep.manifest import load_samples
 
 TARGET_NAMES = ("cos", "sin", "active", "start", "end")
 
@@ -164,3 +167,80 @@ class Stage0Collator:
             "keys": [it["key"] for it in items],
             "actions": [it["action"] for it in items],
         }
+
+
+# ------------------------------------------------------------------------------- loading and prefetch
+
+
+def load_stage0_samples(data: list[str], videos, splits, limit: int = 0) -> list:
+    samples = []
+    for path in data:
+        samples += load_samples(path, videos, splits or None)
+    missing = [s for s in samples if s.boundaries is None and s.count != 0]
+    if missing:
+        print(f"warning: stage 0 leaves out {len(missing)} row(s) without per-repetition boundaries (first: {missing[0].where})", file=sys.stderr)
+    samples = [s for s in samples if s.boundaries is not None or s.count == 0]
+    return samples[:limit] if limit else samples
+
+
+def make_loader(dataset, collator, batch_size: int, workers: int, prefetch: int, shuffle: bool, seed: int, drop_last: bool):
+    generator = torch.Generator().manual_seed(seed)
+    kwargs = dict(batch_size=batch_size, shuffle=shuffle, num_workers=workers, collate_fn=collator, drop_last=drop_last,
+                  generator=generator, pin_memory=torch.cuda.is_available())
+    if workers > 0:
+        kwargs.update(prefetch_factor=prefetch, persistent_workers=shuffle)
+    return torch.utils.data.DataLoader(dataset, **kwargs)
+
+
+class Prefetcher:
+    """Iterates a DataLoader forever (epoch after epoch) in a thread; `get(block=False)` returns None
+    when no batch is ready, so the training loop can replay a recent batch instead of waiting."""
+
+    def __init__(self, loader, size: int = 2):
+        self.loader = loader
+        self.queue: queue.Queue = queue.Queue(maxsize=size)
+        self.stop = threading.Event()
+        self.epoch = 0
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        try:
+            while not self.stop.is_set():
+                for batch in self.loader:
+                    while not self.stop.is_set():
+                        try:
+                            self.queue.put(batch, timeout=0.1)
+                            break
+                        except queue.Full:
+                            continue
+                    if self.stop.is_set():
+                        return
+                self.epoch += 1
+        except Exception as err:  # surfaced in the training loop
+            self.queue.put(err)
+
+    def get(self, block: bool = True):
+        try:
+            item = self.queue.get(block=block, timeout=None if block else 0)
+        except queue.Empty:
+            return None
+        if isinstance(item, Exception):
+            raise item
+        return item
+
+    def close(self):
+        self.stop.set()
+        while self.thread.is_alive():
+            try:
+                self.queue.get(timeout=0.1)
+            except queue.Empty:
+                pass
+        self.thread.join(timeout=5)
+
+
+def to_device(batch: dict, device) -> dict:
+    out = dict(batch)
+    for key in ("pixel_values_videos", "targets"):  # the grid stays on the host (index math, pooling)
+        out[key] = batch[key].to(device, non_blocking=True)
+    return out

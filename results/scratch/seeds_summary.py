@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from actrep.evaluate.paired import compare_seeds
-from actrep.evaluate.results import load_run
+from actrep.runs import load_run
 
 TEST_SETS = {"test_id": "in-distribution (training preset, held-out seed)", "test_hard": "harder preset"}
 

@@ -5,10 +5,10 @@ the windows of long videos), `describe()` (what the JSON records about it) and
 `count_clip(path, info, clip, action) -> ClipAnswer` for a whole video (`clip` None) or a window
 (`clip` = (start, end) seconds in the file), with the answer's times on the CLIP's clock.
 
-* `LocalBackend`: a checkpoint through `actrep.evaluate.local.LocalModelCounter` (its saved
-  settings, `generate`), frames from `actrep.video.load_video`.
-* `ApiBackend`: `actrep.evaluate.api_client.make_client` (the eval-api client and message).
-* `PeriodicityBackend`: the training-free `actrep.periodicity.count_video` (imported lazily).
+* `LocalBackend`: a checkpoint through `actrep.inference.local.LocalModelCounter` (what `actrep
+  eval` evaluates: its saved settings, `generate`), frames from `actrep.video.load_video`.
+* `ApiBackend`: `actrep.inference.api.make_client` (the eval-api client and message).
+* `PeriodicityBackend`: the training-free `actrep.periodicity.count_video`.
 
 Model answers are read by `actrep.answer.parse_completion`, the project's only parser.
 """
@@ -18,9 +18,12 @@ from __future__ import annotations
 import abc
 from dataclasses import dataclass, field
 
-from actrep.count_windows import Rep
+from actrep.count.windows import Rep
 from actrep.errors import ActRepError
-from actrep.evaluate.api_client import PROVIDERS, ApiSettings
+from actrep.inference.api import PROVIDERS, ApiSettings, make_client
+from actrep.inference.local import GenerationOptions, LocalModelCounter
+from actrep.manifest import Sample
+from actrep.models.registry import get_family
 from actrep.prompts import PromptSettings
 from actrep.video import VideoSettings
 
@@ -69,13 +72,11 @@ class LocalBackend(ModelBackend):
     def __init__(self, args, video: VideoSettings, prompt: PromptSettings):
         import torch
 
-        from actrep.evaluate.local import EvalArguments, LocalModelCounter
-
-        eval_args = EvalArguments(model_name_or_path=[args.model_name_or_path], batch_size=1, max_new_tokens=args.max_new_tokens, family=args.family,
-                                  dtype=args.dtype, attn_implementation=args.attn_implementation,
-                                  trust_remote_code=args.trust_remote_code, ignore_saved_settings=args.ignore_saved_settings)
+        options = GenerationOptions(batch_size=1, max_new_tokens=args.max_new_tokens, family=args.family, dtype=args.dtype,
+                                    attn_implementation=args.attn_implementation, trust_remote_code=args.trust_remote_code,
+                                    ignore_saved_settings=args.ignore_saved_settings)
         device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        self.counter = LocalModelCounter(args.model_name_or_path, eval_args, video, prompt, device)
+        self.counter = LocalModelCounter(args.model_name_or_path, options, video, prompt, device)
         self.model_name = args.model_name_or_path
         self.family = self.counter.family
         self.video_settings = self.counter.video_settings
@@ -85,8 +86,6 @@ class LocalBackend(ModelBackend):
         return {**super().describe(), "family": self.family.name, "settings_source": self.counter.settings_source}
 
     def ask(self, video, action: str) -> tuple[str, dict]:
-        from actrep.data.manifest import Sample
-
         ((text, prompt_tokens, completion_tokens),) = self.counter.generate([Sample("video", action, 0)], [video])
         return text, {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens}
 
@@ -95,9 +94,6 @@ class ApiBackend(ModelBackend):
     backend = "api"
 
     def __init__(self, args, video: VideoSettings, prompt: PromptSettings, api: ApiSettings):
-        from actrep.evaluate.api_client import make_client
-        from actrep.models.registry import get_family
-
         self.family = get_family(args.sampling_family)
         self.client = make_client(args.provider, args.model_name_or_path, args.base_url, api)
         self.model_name, self.provider = args.model_name_or_path, args.provider
@@ -119,14 +115,8 @@ class PeriodicityBackend:
     model_name = "periodicity"
 
     def __init__(self, video: VideoSettings):
-        try:
-            from actrep.periodicity import PeriodicityConfig, count_video
-        except ImportError:
-            try:  # the package may not re-export them
-                from actrep.periodicity.counter import PeriodicityConfig, count_video
-            except ImportError as err:
-                raise ActRepError(f"the training-free periodicity counter is not available ({err}); "
-                                  "give --model CKPT or --provider and --model") from None
+        from actrep.periodicity import PeriodicityConfig, count_video  # lazy: OpenCV loads only when this counter runs
+
         self.count_video, self.config = count_video, PeriodicityConfig()
         self.video_settings = video  # only sets the window length for long videos
 

@@ -1,7 +1,7 @@
 """What a video shows and what one repetition is, per action: the first line of every CoT.
 
 Two sets of descriptions, because the same action name means different pictures:
-- synthetic (``actrep synth``): taken from ``actrep.synth.families`` (stick figures, a bouncing ball...);
+- synthetic (``actrep synth``'s actions, drawn by ``actrep.synth.families``: stick figures, a bouncing ball...);
 - real (RepCount-A's classes): people in real footage.
 A real squat video must never be described as "a stick-figure person", so the synthetic set is used
 only for videos that ``actrep synth`` rendered (``is_synthetic_video``); everything else gets the
@@ -56,6 +56,27 @@ _REAL: dict[str, tuple[str, str, str]] = {
     "other": ("the movement", "a person repeating one movement over and over",
               "one full cycle of the movement, from its starting position back to the same position"),
 }
+
+# `actrep synth`'s actions (actrep.synth.families draws them): action -> (scene, definition)
+SYNTHETIC: dict[str, tuple[str, str]] = {
+    "squat": ("a stick-figure person, seen from the side, doing squats",
+             "going from standing upright down into the lowest squat position (hips back, knees bent) and back up to standing"),
+    "jumping_jack": ("a stick-figure person, seen from the front, doing jumping jacks",
+                    "going from arms down and feet together to arms overhead and feet apart and back to arms down and feet together"),
+    "arm_curl": ("a stick-figure person, seen from the side, curling a dumbbell",
+                "raising the dumbbell from the straight, hanging arm up to the shoulder by bending the elbow and lowering it back until the arm is straight"),
+    "push_up": ("a stick-figure person, seen from the side, doing push-ups",
+               "lowering the straight body from the arms-extended plank until the chest is near the floor and pushing back up to the plank"),
+    "bouncing_ball": ("a ball bouncing on the floor",
+                     "one bounce: the ball leaves the floor, rises to its highest point and falls back until it touches the floor"),
+    "pendulum": ("a pendulum hanging from a stand and swinging",
+                "one full swing cycle: the bob leaves its lowest point, swings out to one side, crosses over to the other side and returns to hang at its lowest point"),
+    "box_transfer": ("an overhead crane carrying a box back and forth between two platforms",
+                    "one move of the box from one platform to the other: the crane lifts it, carries it across and sets it down"),
+    "wheel_turn": ("a spoked wheel on a stand with a coloured marker on its rim, turning",
+                  "one full turn of the wheel: the coloured marker on the rim leaves its starting angle, goes once around and stops at the same angle"),
+}
+
 # spellings found in RepCount-A's annotations (``squant`` is a typo there)
 _ALIASES = {"squant": "squat", "jumpjack": "jumpingjack", "benchpressing": "benchpress"}
 
@@ -79,9 +100,7 @@ def _lookup(action: str, table) -> str | None:
 
 @functools.lru_cache(maxsize=1)
 def _synthetic() -> dict[str, Description]:
-    from actrep.synth.families import REP_DEFINITIONS, SCENE_DESCRIPTIONS
-
-    return {_key(a): Description(SCENE_DESCRIPTIONS[a], REP_DEFINITIONS[a], action_text(a)) for a in REP_DEFINITIONS}
+    return {_key(a): Description(scene, definition, action_text(a)) for a, (scene, definition) in SYNTHETIC.items()}
 
 
 def describe(action: str, synthetic: bool = False) -> Description:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from actrep.config import option, parse_config
+from actrep.config import option, parse_config, run_subcommand
 from actrep.errors import ActRepError
 from actrep.models.registry import FAMILIES
 from actrep.prompts import PromptSettings
@@ -146,6 +146,4 @@ def _table(argv: list[str]) -> int:
 
 
 def main(argv: list[str]) -> int:
-    from actrep.cli import run_subcommand
-
     return run_subcommand(argv, {"inspect": _inspect, "table": _table}, USAGE, "video")

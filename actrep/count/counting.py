@@ -1,42 +1,24 @@
-"""`actrep count`: count repetitions in your own videos, and show where they are.
+"""Count one video: plan windows, ask the backend per window, stitch, and describe the result.
 
-    actrep count VIDEO [VIDEO ...] --model CKPT --action "push up"                  (a local checkpoint)
-    actrep count VIDEO [VIDEO ...] --provider openai|gemini|openai-compatible --model M --action "push up"
-    actrep count VIDEO [VIDEO ...]                                                  (training-free periodicity counter)
-        [--out actrep_count] [--json] [--hide_reasoning] [--annotate] [--no_timeline] [--overlap 0.25]
-
-VIDEO may be a file, a folder (every video file directly inside it, sorted) or a glob pattern.
-Every backend (actrep/count_backends.py) returns the same thing per video: the count, the
-repetition intervals in seconds on the video's clock, the reasoning text and the time taken. The
-model backends use exactly what evaluation uses: the prompts of `actrep.prompts`, a checkpoint's
-saved video settings and prompt variant (`actrep.settings`), `actrep.video.load_video`,
-`actrep.answer.parse_completion`, `LocalModelCounter` (`actrep eval`) and the API client of
-`actrep eval-api`.
-
-Videos longer than the frame budget (`max_frames` frames at `fps`) are counted in overlapping
-windows and stitched (actrep/count_windows.py). Per video, a timeline PNG is written to --out and
-with --annotate an mp4 copy with a running counter (actrep/count_render.py). Output: text per
-video, or with --json one JSON object per line and nothing else on stdout; progress and errors go
-to stderr. The exit status is 1 when any video failed (the others are still counted). docs/count.md.
+`count_one(path, backend, action)` -> (VideoResult, windows, Stitched); `render` writes its timeline
+PNG (and annotated mp4); `format_text` / `VideoResult.to_json` are what `actrep count` prints.
+`expand_inputs` turns files, folders and glob patterns into the list of videos.
 """
 
 from __future__ import annotations
 
-import contextlib
 import glob
-import json
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from actrep.config import option, parse_config
-from actrep.count_backends import backend_label, make_backend
-from actrep.count_windows import DEFAULT_OVERLAP, Rep, Stitched, WindowAnswer, owned_ranges, plan_windows, stitch, total_reps
+from actrep.config import option
+from actrep.count.backends import backend_label
+from actrep.count.windows import DEFAULT_OVERLAP, Rep, Stitched, WindowAnswer, owned_ranges, plan_windows, stitch, total_reps
 from actrep.errors import ActRepError
-from actrep.evaluate.api_client import PROVIDERS, ApiSettings, FatalApiError
-from actrep.prompts import PromptSettings, action_text
-from actrep.video import IncompleteVideoError, VideoSettings
+from actrep.inference.api import PROVIDERS, FatalApiError
+from actrep.prompts import action_text
+from actrep.video import IncompleteVideoError
 
 
 @dataclass
@@ -70,7 +52,7 @@ class CountArguments:
 def expand_inputs(items: list[str]) -> list[tuple[str, str | None]]:
     """(path, error) per video: folders give the video files directly inside them (sorted), glob
     patterns their matches (sorted); a folder or pattern without videos is one error entry."""
-    from actrep.data.manifest import VIDEO_SUFFIXES
+    from actrep.manifest import VIDEO_SUFFIXES
 
     def videos_in(folder: Path) -> list[str]:
         return sorted(str(f) for f in folder.iterdir() if f.is_file() and f.suffix.lower() in VIDEO_SUFFIXES)
@@ -233,7 +215,7 @@ def _joined(texts: list[str | None], windows) -> str:
 
 def render(result: VideoResult, windows, backend, args: CountArguments, names: OutputNames) -> None:
     """Timeline PNG (and annotated mp4) of a counted video; a failure here is a warning, not a lost count."""
-    from actrep.count_render import annotate_video, nice_duration, timeline_png
+    from actrep.count.timeline import annotate_video, nice_duration, timeline_png
 
     stem = names.stem(result.video)
     action = action_text(result.action) if result.action else "repetitions"
@@ -331,75 +313,3 @@ def format_text(result: VideoResult, show_reasoning: bool) -> str:
         if getattr(result, key):
             lines.append(f"  {label}: {getattr(result, key)}")
     return "\n".join(lines)
-
-
-@contextlib.contextmanager
-def _progress(total: int, quiet: bool, stdout):
-    """A rich progress bar on stderr; yields (advance(description, step), emit(text), note(text)).
-
-    `emit` writes a result to stdout; only when stdout and the bar share a terminal does it go
-    through the bar's console, which keeps the bar below the printed lines. `note` writes to stderr.
-    """
-    def write(text: str) -> None:
-        stdout.write(text + "\n")
-        stdout.flush()
-
-    def note_plain(text: str) -> None:
-        print(text, file=sys.stderr, flush=True)
-
-    if quiet:
-        yield (lambda description=None, step=1: None), write, note_plain
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    console = Console(stderr=True)
-    with Progress(*columns, console=console, redirect_stdout=False, redirect_stderr=False) as progress:
-        task = progress.add_task("counting", total=total)
-        shared = console.is_terminal and stdout.isatty()
-
-        def advance(description: str | None = None, step: int = 1) -> None:
-            progress.update(task, advance=step, description=description or "counting")
-
-        def emit(text: str) -> None:
-            if shared:
-                console.print(text, markup=False, highlight=False, soft_wrap=True)
-            else:
-                write(text)
-
-        def note(text: str) -> None:
-            console.print(text, markup=False, highlight=False, soft_wrap=True)
-
-        yield advance, emit, note
-
-
-def main(argv: list[str]) -> int:
-    args, video, prompt, api = parse_config([CountArguments, VideoSettings, PromptSettings, ApiSettings], argv,
-                                            prog="actrep count", positional=["videos"],
-                                            description="Count repetitions in your own videos and show where they are.")
-    inputs = expand_inputs(args.videos)
-    stdout = sys.stdout
-    # With --json nothing but the JSON objects reaches stdout: anything else printed goes to stderr.
-    with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
-        started = time.perf_counter()
-        backend = make_backend(args, video, prompt, api)
-        plan_windows(2, 1.0, backend.video_settings, args.overlap)  # validates --overlap before any video
-        if backend.backend == "local":
-            print(f"loaded {args.model_name_or_path} in {time.perf_counter() - started:.1f} s", file=sys.stderr)
-        names, failed = OutputNames(args.output_dir), 0
-        with _progress(len(inputs), args.quiet, stdout) as (advance, emit, note):
-            for path, error in inputs:
-                advance(f"counting {Path(path).name}", 0)
-                result = count_file(path, backend, args, names, error)
-                if result.error:
-                    failed += 1
-                    note(f"error: {result.error}")
-                if args.json:
-                    emit(json.dumps(result.to_json(backend.describe(), args.hide_reasoning), ensure_ascii=False))
-                elif not result.error:
-                    emit(format_text(result, not args.hide_reasoning) + "\n")
-                advance()
-    if failed:
-        print(f"{failed} of {len(inputs)} video(s) failed", file=sys.stderr)
-    return 1 if failed else 0

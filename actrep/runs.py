@@ -144,7 +144,7 @@ def finalize_run(run_dir: str | Path, keys_in_order: list[str], info: dict) -> d
     Predictions are rewritten in dataset order (merging rank files is done by the caller). A key
     with no prediction is an error: results must never be silently missing.
     """
-    from actrep.evaluate.metrics import compute_metrics
+    from actrep.metrics import compute_metrics
 
     run_dir = Path(run_dir)
     records = {r["key"]: r for r in read_predictions(run_dir / PREDICTIONS)}

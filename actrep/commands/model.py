@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from actrep.config import option, parse_config
+from actrep.config import option, parse_config, run_subcommand
 
 USAGE = """usage: actrep model <tiny|info> [options]
 
@@ -62,6 +62,4 @@ def _info(argv: list[str]) -> int:
 
 
 def main(argv: list[str]) -> int:
-    from actrep.cli import run_subcommand
-
     return run_subcommand(argv, {"tiny": _tiny, "info": _info}, USAGE, "model")

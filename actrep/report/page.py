@@ -16,7 +16,6 @@ What it shows (several runs = a comparison, one colour per run throughout):
 
 from __future__ import annotations
 
-import base64
 import html
 import json
 from concurrent.futures import ThreadPoolExecutor
@@ -26,11 +25,12 @@ from pathlib import Path
 
 from actrep.config import option, parse_config
 from actrep.errors import ActRepError
-from actrep.evaluate.results import METRICS, PREDICTIONS, comparison_rows, find_runs, load_run
-from actrep.report_plots import GT_COLOR, frame_strip, plot_by_action, plot_by_bin, plot_scatter, run_color
+from actrep.report.cards import card, card_strip, data_uri, swatch
+from actrep.report.plots import plot_by_action, plot_by_bin, plot_scatter
+from actrep.report.selection import MODE_BLOCKS, Run, load_runs, select_cards
+from actrep.runs import comparison_rows
 
 esc = html.escape
-MODE_BLOCKS = ("strict", "parsed_only")
 # metrics.json keys shown in the metrics table rather than among the settings.
 TABLE_KEYS = (*MODE_BLOCKS, "failed_videos", "mean_time_s")
 HIGHER_IS_BETTER = {"parse_rate": True, "obo": True, "exact": True, "mae": False, "abs_mae": False, "rmse": False}
@@ -47,85 +47,6 @@ class ReportArguments:
     frames: int = option(8, help="Frames in each card's strip (spread evenly over the clip).")
 
 
-@dataclass
-class Run:
-    name: str
-    path: Path
-    metrics: dict
-    predictions: list[dict]
-    color: str
-
-    def __post_init__(self):
-        self.by_key = {record["key"]: record for record in self.predictions}
-
-
-# ------------------------------------------------------------------------------------------ loading
-
-
-def load_runs(paths) -> list[Run]:
-    """The runs named or found under `paths`, in order; a bad metrics.json is a one-line ActRepError."""
-    if not paths:
-        raise ActRepError("actrep report: name at least one run directory (or a folder of runs)")
-    dirs = list(dict.fromkeys(p.resolve() for p in find_runs(paths)))
-    names = [d.name for d in dirs]
-    # Two runs called the same (e.g. out_a/qwen and out_b/qwen) are told apart by their parent folder.
-    names = [f"{d.parent.name}/{d.name}" if names.count(d.name) > 1 else d.name for d in dirs]
-    runs = []
-    for index, (name, run_dir) in enumerate(zip(names, dirs)):
-        try:
-            metrics, predictions = load_run(run_dir)
-        except ValueError as err:  # JSONDecodeError, UnicodeDecodeError
-            raise ActRepError(f"{run_dir / METRICS}: not valid JSON ({err})") from None
-        if not isinstance(metrics, dict) or not all(isinstance(metrics.get(mode), dict) for mode in MODE_BLOCKS):
-            raise ActRepError(f"{run_dir / METRICS}: no 'strict' and 'parsed_only' metrics blocks (not written by actrep eval?)")
-        for line, record in enumerate(predictions, 1):
-            if not isinstance(record, dict) or not isinstance(record.get("key"), str) or not isinstance(record.get("count"), int):
-                raise ActRepError(f"{run_dir / PREDICTIONS} line {line}: not a prediction record (needs 'key' and an integer 'count')")
-        runs.append(Run(name, run_dir, metrics, predictions, run_color(index)))
-    return runs
-
-
-# ------------------------------------------------------------------------------------ card selection
-
-
-def count_error(record: dict) -> int:
-    """Strict absolute error: an unparseable answer or a failed video scores as a prediction of 0 (metrics.py)."""
-    return abs((record.get("pred") or 0) - record["count"])
-
-
-def select_cards(runs: list[Run], max_videos: int) -> tuple[list[str], list[str], str]:
-    """Keys of the videos that get a card (largest errors, best-predicted) and the sentence telling how.
-
-    Ranked by the largest strict count error over the runs (ties: more runs unparsed first, then
-    dataset order). Beyond `max_videos`, a sixth of the cards go to the best-predicted videos, so
-    the page also shows what success looks like.
-    """
-    keys = list(dict.fromkeys(r["key"] for run in runs for r in run.predictions))
-    if not keys or max_videos <= 0:
-        return [], [], "No video cards (--max_videos 0)." if keys else "No predictions to show."
-
-    def badness(key):
-        records = [run.by_key[key] for run in runs if key in run.by_key]
-        return max(map(count_error, records)), sum(r.get("pred") is None for r in records)
-
-    ranked = sorted(keys, key=badness, reverse=True)
-    rule = "largest count error over the runs (strict: an unparseable answer or failed video counts as a prediction of 0)"
-    if len(ranked) <= max_videos:
-        return ranked, [], f"All {len(ranked)} videos, by {rule}."
-    n_best = max_videos // 6
-    worst, best = ranked[: max_videos - n_best], ranked[len(ranked) - n_best:]
-    then = f", then the {n_best} best-predicted" if n_best else ""
-    return worst, best, f"{max_videos} of {len(ranked)} videos: the {len(worst)} with the {rule}{then}."
-
-
-# ------------------------------------------------------------------------------------------ pictures
-
-
-def _data_uri(path: Path) -> str:
-    kind = "jpeg" if path.suffix == ".jpg" else "png"
-    return f"data:image/{kind};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
-
-
 def _plots(runs: list[Run], files: Path) -> dict[str, Path]:
     names, colors = [r.name for r in runs], [r.color for r in runs]
     series = [(r.name, r.color, [(p["count"], p.get("pred")) for p in r.predictions]) for r in runs]
@@ -134,17 +55,6 @@ def _plots(runs: list[Run], files: Path) -> dict[str, Path]:
         "by_bin": plot_by_bin(files / "by_bin.png", names, colors, [r.metrics["strict"].get("by_bin", {}) for r in runs]),
         "by_action": plot_by_action(files / "by_action.png", names, colors, [r.metrics["strict"].get("by_action", {}) for r in runs]),
     }
-
-
-def _strip(record: dict, path: Path, tiles: int) -> tuple[Path | None, float | None, str]:
-    """(strip file, clip duration, '') or (None, None, why the video is unavailable)."""
-    if not record.get("video"):
-        return None, None, "no video path recorded"
-    try:
-        duration = frame_strip(path, record["video"], record.get("clip_start"), record.get("clip_end"), tiles)
-    except Exception as err:  # noqa: BLE001 - any unreadable video (missing, truncated, odd codec) only costs its card the frames
-        return None, None, str(err) or type(err).__name__
-    return path, duration, ""
 
 
 # -------------------------------------------------------------------------------------------- HTML
@@ -204,10 +114,6 @@ def _fmt(value, digits: int = 3) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
-def _swatch(color: str) -> str:
-    return f'<span class="swatch" style="background:{color}"></span>'
-
-
 def _metrics_table(runs: list[Run], mode: str) -> str:
     header, rows = comparison_rows([(r.name, r.metrics) for r in runs], mode)
     keys = header[1:]
@@ -223,7 +129,7 @@ def _metrics_table(runs: list[Run], mode: str) -> str:
     head = f"<tr><th>run</th>{head}{'<th>failed videos</th><th>s / video</th>' if extra else ''}</tr>"
     body = []
     for run, row in zip(runs, rows):
-        cells = [f"<td>{_swatch(run.color)}{esc(row[0])}</td>"]
+        cells = [f"<td>{swatch(run.color)}{esc(row[0])}</td>"]
         for key, text in zip(keys, row[1:]):
             is_best = key in best and run.metrics[mode].get(key) == best[key]
             cells.append(f'<td{" class=best" if is_best else ""}>{esc(text)}</td>')
@@ -253,7 +159,7 @@ def _settings_table(runs: list[Run]) -> str:
     keys = list(dict.fromkeys(k for f in flat for k in f))
     if not keys:
         return '<p class="note">The runs recorded no settings.</p>'
-    head = "<tr><th>setting</th>" + "".join(f"<th>{_swatch(r.color)}{esc(r.name)}</th>" for r in runs) + "</tr>"
+    head = "<tr><th>setting</th>" + "".join(f"<th>{swatch(r.color)}{esc(r.name)}</th>" for r in runs) + "</tr>"
 
     def rows(selected: list[str], highlight: bool) -> str:
         out = []
@@ -274,118 +180,9 @@ def _settings_table(runs: list[Run]) -> str:
     return page
 
 
-def _tick_step(span: float) -> float:
-    for step in (0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600):
-        if span / step <= 12:
-            return step
-    return span / 12
-
-
-def _after_end(intervals: list | None, axis: float) -> int:
-    """Listed intervals that start after the clip's end (a model inventing time): counted, not drawn."""
-    return sum(min(map(float, pair)) >= axis for pair in intervals or [])
-
-
-def _track(intervals: list | None, axis: float, color: str, numbered: bool, empty: str) -> str:
-    if not intervals:
-        return f'<div class="lane-body track"><span class="empty">{esc(empty)}</span></div>'
-    boxes = []
-    for number, pair in enumerate(intervals, 1):
-        start, end = sorted(map(float, pair))
-        if start >= axis or end <= 0:
-            continue
-        left, width = 100 * max(start, 0.0) / axis, 100 * (min(end, axis) - max(start, 0.0)) / axis
-        boxes.append(f'<span class="rep" style="left:{left:.2f}%;width:{width:.2f}%;background:{color}" '
-                     f'title="{number}: {start:.1f}-{end:.1f} s">{number if numbered else ""}</span>')
-    after = _after_end(intervals, axis)
-    if after:
-        return f'<div class="lane-body track spill" title="{after} listed after the clip end">{"".join(boxes)}</div>'
-    return f'<div class="lane-body track">{"".join(boxes)}</div>'
-
-
-def _lane(label: str, body: str, color: str = "") -> str:
-    style = f' style="color:{color}"' if color else ""
-    return f'<div class="lane"><div class="lane-label"{style} title="{esc(label)}">{esc(label)}</div>{body}</div>'
-
-
-def _chip(run: Run, record: dict | None, axis: float) -> str:
-    swatch = _swatch(run.color)
-    if record is None:
-        return f'<span class="chip none">{swatch}{esc(run.name)}: not evaluated</span>'
-    pred = record.get("pred")
-    if pred is None:
-        what = "failed" if record.get("error") else "unparseable"
-        return f'<span class="chip none">{swatch}{esc(run.name)}: {what}</span>'
-    diff = pred - record["count"]
-    status = "exact" if diff == 0 else "obo" if abs(diff) <= 1 else "miss"
-    listed = record.get("listed_count")
-    listed_text = f" · listed {listed}" if listed is not None and listed != pred else ""
-    after = _after_end(record.get("intervals"), axis)
-    listed_text += f" · {after} after the clip end" if after else ""
-    return f'<span class="chip {status}">{swatch}{esc(run.name)}: {pred} ({diff:+d}){esc(listed_text)}</span>'
-
-
-def _raw_outputs(runs: list[Run], records: list[dict | None]) -> str:
-    parts = []
-    for run, record in zip(runs, records):
-        if record is None:
-            continue
-        tokens = record.get("completion_tokens")
-        summary = f"raw output · {run.name}{'' if tokens is None else f' · {tokens} tokens'} · {record.get('time_s') or 0:.2f} s"
-        body = f'<p class="error">error: {esc(record["error"])}</p>' if record.get("error") else ""
-        if record.get("raw") or not body:
-            body += f"<pre>{esc(record.get('raw') or '(empty)')}</pre>"
-        parts.append(f"<details><summary>{esc(summary)}</summary>{body}</details>")
-    return "".join(parts)
-
-
-def _clip_text(start: float | None, end: float | None) -> str:
-    if start is None and end is None:
-        return ""
-    to = "the end" if end is None else f"{end:.1f} s"
-    return f" · clip {start or 0:.1f} s to {to} of the file"
-
-
-def _card(runs: list[Run], key: str, strip: tuple[Path | None, float | None, str]) -> str:
-    records = [run.by_key.get(key) for run in runs]
-    present = [r for r in records if r is not None]
-    ref = present[0]
-    # A failed video's record carries no ground-truth intervals; another run's record may.
-    gt = next((r["gt_intervals"] for r in present if r.get("gt_intervals")), None)
-    strip_path, duration, why = strip
-    clip_start, clip_end = ref.get("clip_start"), ref.get("clip_end")
-    if duration is None:  # no video: the axis spans the clip bounds, or else the intervals themselves
-        span = clip_end - (clip_start or 0.0) if clip_end is not None else 0.0
-        ends = [e for r in present for _, e in r.get("intervals") or []] + [e for _, e in gt or []]
-        duration = max([span, 1.0, *ends])
-    clip = _clip_text(clip_start, clip_end)
-    head = (f'<div class="card-head"><h3>{esc(ref["video_id"])}</h3><span class="sub">{esc(ref["action"])} · '
-            f'{esc(ref["split"])}{clip} · ground truth <b>{ref["count"]}</b></span></div>')
-    chips = f'<div class="chips">{"".join(_chip(run, rec, duration) for run, rec in zip(runs, records))}</div>'
-    if strip_path is not None:
-        frames = f'<img class="strip" src="{_data_uri(strip_path)}" alt="frames of {esc(ref["video_id"])}">'
-    else:
-        frames = f'<div class="unavailable">video unavailable: {esc(why)}</div>'
-    lanes = [_lane("frames", f'<div class="lane-body">{frames}</div>')]
-    lanes.append(_lane(f"ground truth ({ref['count']})",
-                       _track(gt, duration, GT_COLOR, True, "no ground-truth intervals"), GT_COLOR))
-    for run, rec in zip(runs, records):
-        if rec is None:
-            continue
-        intervals = rec.get("intervals") or []
-        # Grouped items ("reps 1-10: ...") are one interval for several reps: numbering them would mislead.
-        numbered = rec.get("listed_count") == len(intervals)
-        lanes.append(_lane(run.name, _track(intervals, duration, run.color, numbered, "no intervals listed"), run.color))
-    step = _tick_step(duration)
-    ticks = "".join(f'<span class="tick" style="left:{100 * k * step / duration:.2f}%">{k * step:g} s</span>'
-                    for k in range(int(duration / step + 1e-9) + 1))
-    lanes.append(_lane("", f'<div class="lane-body axis">{ticks}</div>'))
-    return f'<div class="card">{head}{chips}{"".join(lanes)}{_raw_outputs(runs, records)}</div>'
-
-
 def render_html(runs: list[Run], title: str, plots: dict[str, Path], cards: list[str], selection: str) -> str:
-    sources = ", ".join(f"{_swatch(r.color)}<b>{esc(r.name)}</b> <span class='sub'>({esc(str(r.path))})</span>" for r in runs)
-    images = {name: _data_uri(path) for name, path in plots.items()}
+    sources = ", ".join(f"{swatch(r.color)}<b>{esc(r.name)}</b> <span class='sub'>({esc(str(r.path))})</span>" for r in runs)
+    images = {name: data_uri(path) for name, path in plots.items()}
     metrics = f"""
 <div class="panel">
   <p class="mode">Strict (default): every video counts; an unparseable answer or a failed video is a miss.</p>
@@ -440,8 +237,8 @@ def build_report(paths, out: str | Path, *, max_videos: int = 24, title: str = "
     refs = [max((run.by_key[k] for run in runs if k in run.by_key), key=lambda r: bool(r.get("video"))) for k in keys]
     # Decoding dominates the run time and PyAV releases the GIL while it decodes.
     with ThreadPoolExecutor(max_workers=4) as pool:
-        strips = list(pool.map(lambda i: _strip(refs[i], files / "cards" / f"card_{i + 1:02d}.jpg", frames), range(len(keys))))
-    cards = [_card(runs, key, strip) for key, strip in zip(keys, strips)]
+        strips = list(pool.map(lambda i: card_strip(refs[i], files / "cards" / f"card_{i + 1:02d}.jpg", frames), range(len(keys))))
+    cards = [card(runs, key, strip) for key, strip in zip(keys, strips)]
     if best:  # say where the largest errors end and the best-predicted begin
         cards.insert(0, '<h3 class="group">Largest errors</h3>')
         cards.insert(len(worst) + 1, '<h3 class="group">Best-predicted</h3>')

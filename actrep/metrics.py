@@ -139,12 +139,23 @@ def compute_metrics(
     return result
 
 
+def interval_iou(a: tuple[float, float], b: tuple[float, float]) -> float:
+    inter = max(0.0, min(a[1], b[1]) - max(a[0], b[0]))
+    union = max(a[1], b[1]) - min(a[0], b[0])
+    return inter / union if union > 0 else float(a == b)
+
+
+def mean_interval_iou(pred, true) -> float:
+    """Mean IoU of the k-th predicted with the k-th true interval (same count; extra or missing ones score 0)."""
+    n = max(len(pred), len(true))
+    return sum(interval_iou(p, t) for p, t in zip(pred, true)) / n if n else 1.0
+
+
 def clip_scores(record: Mapping, mode: str = "strict") -> dict:
     """One record's obo / exact / mae (0 or 1, and its normalised error), by the same rules as the run's.
 
-    Paired comparisons (evaluate/paired.py) need the per-clip outcomes whose means are the run's metrics.
+    Paired comparisons (actrep/evaluate/paired.py) need the per-clip outcomes whose means are the run's metrics.
     """
     g, p, _ = _record(record, 0)
     summary = _summary([(g, p)], mode)
     return {name: summary[name] for name in ("obo", "exact", "mae")}
-

@@ -1,6 +1,6 @@
 """Pictures of `actrep count`: a timeline PNG per video, and an annotated mp4 copy (`--annotate`).
 
-Timeline PNG: the video as a frame strip (`actrep.report_plots.frame_strip`: tile i shows the
+Timeline PNG: the video as a frame strip (`actrep.figures.frame_strip`: tile i shows the
 middle frame of the i-th equal slice, so the strip is itself a time axis), the counted repetitions
 as numbered bars on the same axis, and for long videos the windows they were counted in.
 
@@ -20,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from actrep.count_windows import Rep
+from actrep.count.windows import Rep
 from actrep.errors import ActRepError
-from actrep.report_plots import DPI, GT_COLOR, RUN_COLORS, STRIP_TILE, frame_strip
+from actrep.figures import DPI, GT_COLOR, RUN_COLORS, STRIP_TILE, frame_strip
 
 REP_COLORS = (RUN_COLORS[0], RUN_COLORS[1])  # alternate, so back-to-back repetitions stay apart
 UNCERTAIN_COLORS = ("#9ca3af", "#6b7280")  # an uncertain count's repetitions: grey, dotted
