@@ -1,4 +1,4 @@
-"""Speed-ups for video GRPO and evaluation, each one opt-in and measurable on its own (bench/).
+"""Speed-ups for video GRPO and evaluation, each one exact and measurable on its own (bench/).
 
     vision_attention  one batched sdpa call per vision layer over equal-sized windows/frames (exact),
                       index tensors precomputed on the host instead of `.tolist()` syncs per layer
@@ -9,6 +9,6 @@
     decode            prefill once per video, G rollouts decoded against the shared prompt KV, static
                       buffers + CUDA graphs (+ torch.compile of the per-layer math) for the decode step
 
-Nothing here changes a default: `actrep grpo` uses these only with --fast_vision_attention,
---shared_prefix and --fast_decode. docs/performance.md explains each one and the measurements.
+`actrep grpo` uses them by default where they apply (actrep/train/grpo_fast.py decides and says why;
+`--fast_path false` is the stock path). docs/performance.md explains each one and the measurements.
 """

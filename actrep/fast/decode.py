@@ -25,9 +25,10 @@ sections, as transformers 5.23's generate() does (it increments the last positio
 plain forward over prompt + completion does, so decoding here gives the tokens HF generate gives
 (greedy: identical tokens in float32, tested on a long video with position-sensitive models).
 
-Fallbacks (recorded in `self.mode`): compile failure -> eager per-layer math; CUDA graph capture
-failure or CPU -> eager steps. Unsupported (raise NotImplementedError, callers fall back to HF
-generate): MoE text layers, adapter-wrapped linear layers (LoRA), non-SiLU MLPs.
+Degraded modes (recorded in `self.mode`, printed by generate_rollouts): compile failure -> eager
+per-layer math; CUDA graph capture failure or CPU -> eager steps. Unsupported (NotImplementedError;
+`actrep grpo` decides before the run, actrep.train.grpo_fast): MoE text layers, adapter-wrapped
+linear layers (LoRA), non-SiLU MLPs.
 """
 
 from __future__ import annotations
@@ -274,6 +275,7 @@ class FastDecoder:
         self._eager_math()
         self.mode = "eager"
         self.notes: list[str] = []
+        self.notes_shown = 0  # generate_rollouts prints each note once
         if compile:
             try:  # one compiled function per role, shared by all layers (weights are arguments, not constants)
                 self._pre = torch.compile(_pre_attention, dynamic=False, fullgraph=True)
@@ -339,8 +341,9 @@ class FastDecoder:
                 ln2=self._w(layer.post_attention_layernorm.weight), eps2=layer.post_attention_layernorm.variance_epsilon,
                 wg=self._w(mlp.gate_proj.weight), wu=self._w(mlp.up_proj.weight), wd=self._w(mlp.down_proj.weight),
                 scaling=attn.scaling))
-        return (self._dtype, self._embed.data_ptr(), *(w["wq"].data_ptr() for w in self._weights),
-                *(w["wd"].data_ptr() for w in self._weights))
+        # every weight's address: the captured graph reads them there (DeepSpeed may re-point parameters)
+        return (self._dtype, self._embed.data_ptr(), self._head[0].data_ptr(),
+                *(t.data_ptr() for w in self._weights for t in w.values() if isinstance(t, torch.Tensor)))
 
     # -------------------------------------------------------------------- one step
 
@@ -477,4 +480,9 @@ def generate_rollouts(model, batch, features, num_generations: int, config: Samp
     prefix = prefill(model, batch, features)
     on_gpu = prefix.logits.device.type == "cuda"
     decoder_kwargs.setdefault("compile", on_gpu)  # one-time compile cost, falls back to eager math by itself
-    return decoder_for(model, **decoder_kwargs).generate(prefix, num_generations, config)
+    decoder = decoder_for(model, **decoder_kwargs)
+    tokens = decoder.generate(prefix, num_generations, config)
+    for note in decoder.notes[decoder.notes_shown:]:  # a degraded (still exact) decoder is said, not hidden
+        print(f"fast decode: {note}; decoding with {decoder.mode}", flush=True)
+    decoder.notes_shown = len(decoder.notes)
+    return tokens
