@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 
 from actrep.errors import ActRepError
 
-AUTO = "auto"
 PIECES = {"fast_vision_attention": "vision attention", "fast_decode": "decode", "shared_prefix": "shared-prefix log-probs"}
 _WORDS = {"auto": None, "true": True, "false": False, "on": True, "off": False, "yes": True, "no": False, "1": True, "0": False}
 
