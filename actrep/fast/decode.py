@@ -368,11 +368,16 @@ class FastDecoder:
         s.tokens.copy_(tokens)
         s.step += 1
 
+    def _same_rng(self):
+        """Trial and warm-up steps draw no random numbers that count: a run resumed at step k samples as the
+        straight run did, whichever step first built this shape's buffers (graph capture itself draws none)."""
+        return torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else [])
+
     def _capture(self, s: _State, config: SamplingConfig) -> None:
         s.step.zero_()  # warm-up steps write at s.step and s.step + 1: keep them inside the buffers
         stream = torch.cuda.Stream()
         stream.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(stream):
+        with torch.cuda.stream(stream), self._same_rng():
             for _ in range(2):  # warm-up: cuBLAS handles, compiled kernels, allocator
                 self._step(s, config)
         torch.cuda.current_stream().wait_stream(stream)
@@ -406,7 +411,8 @@ class FastDecoder:
                     state.fingerprint = fingerprint
                 else:
                     state.step.zero_()
-                    self._step(state, config)  # a trial step (generate resets the state before decoding)
+                    with self._same_rng():
+                        self._step(state, config)  # a trial step (generate resets the state before decoding)
                 state.ready = True
                 return state
             except Exception as err:  # noqa: BLE001 - fall back, noted in self.notes
@@ -415,7 +421,8 @@ class FastDecoder:
         if self.cuda_graph:  # last resort: eager math, no graph
             self.cuda_graph = False
             state.step.zero_()
-            self._step(state, config)
+            with self._same_rng():
+                self._step(state, config)
             state.ready = True
             return state
         raise RuntimeError("fast decode failed: " + "; ".join(self.notes))
