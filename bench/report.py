@@ -118,3 +118,21 @@ def summary_table(results: dict) -> str:
         lines.append(f"| {name} | {_f(grpo.get('step_speedup'), 2, 'x')} | {_f(grpo.get('memory_ratio'), 2)} | {err} | "
                      f"{_f(decode_x, 2, 'x')} | {_f(e.get('speedup_batched_fast_vs_loop'), 1, 'x')} |")
     return "\n".join(lines)
+
+
+def save_results(out_dir, label: str, results: dict, markdown_text: str):
+    """<out_dir>/<label>.json and .md, copied to $OUT too when it is set (the GPU machines return what is there)."""
+    import json
+    import os
+    import shutil
+    from pathlib import Path
+
+    json_path, md_path = Path(out_dir) / f"{label}.json", Path(out_dir) / f"{label}.md"
+    json_path.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    md_path.write_text(markdown_text)
+    target = os.environ.get("OUT")
+    if target and Path(target).resolve() != Path(out_dir).resolve():
+        Path(target).mkdir(parents=True, exist_ok=True)
+        for path in (json_path, md_path):
+            shutil.copy(path, Path(target) / path.name)
+    return json_path, md_path

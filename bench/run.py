@@ -17,10 +17,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import gc
-import json
-import os
 import re
-import shutil
 import sys
 import time
 import traceback
@@ -128,15 +125,7 @@ def main(argv=None) -> int:
 
     def save():
         results["total_wall_s"] = budget.elapsed()
-        json_path, md_path = out_dir / f"{label}.json", out_dir / f"{label}.md"
-        json_path.write_text(json.dumps(results, indent=2, default=str) + "\n")
-        md_path.write_text(report.markdown(results))
-        target = os.environ.get("OUT")
-        if target and Path(target).resolve() != out_dir.resolve():
-            Path(target).mkdir(parents=True, exist_ok=True)
-            for path in (json_path, md_path):
-                shutil.copy(path, Path(target) / path.name)
-        return json_path, md_path
+        return report.save_results(out_dir, label, results, report.markdown(results))
 
     previous = None
     for index, name in enumerate(args.models):

@@ -248,15 +248,20 @@ def _grpo_run(checkpoint, data, out, *extra):
     return grpo_loop.train(*parsed, reward_funcs=[("spread", spread, 1.0)])
 
 
-def test_grpo_shared_prefix_and_fast_vision_give_the_same_update(tiny_checkpoints, cot_data, tmp_path, monkeypatch):
-    """Same rollouts (same seed), same loss terms, same update: compared as SGD weight deltas (AdamW's
-    per-element normalisation would turn float-rounding differences of ~0 gradients into +-lr steps)."""
+def test_grpo_defaults_give_the_stock_update(tiny_checkpoints, cot_data, tmp_path, monkeypatch, capsys):
+    """The default (auto) path against the stock path on the same rollouts (both decode with the fast decoder,
+    same seed; its tokens are checked against HF's below): same loss terms, same update, compared as SGD weight
+    deltas (AdamW's per-element normalisation would turn float-rounding differences of ~0 gradients into +-lr steps)."""
     from safetensors.torch import load_file
 
     monkeypatch.setattr(torch.optim, "AdamW", lambda params, lr, weight_decay: torch.optim.SGD(params, lr=lr))
     checkpoint = tiny_checkpoints["qwen2_5_vl"]
-    plain = _grpo_run(checkpoint, cot_data, tmp_path / "plain")
-    fast = _grpo_run(checkpoint, cot_data, tmp_path / "fast", "--shared_prefix", "--fast_vision_attention")
+    plain = _grpo_run(checkpoint, cot_data, tmp_path / "plain", "--fast_path", "false", "--fast_decode", "true")
+    assert "fast path: vision features once per video, decode fast (prefill once, eager steps: no CUDA graphs on a CPU); " \
+           "off: vision attention (--fast_path false); shared-prefix log-probs (--fast_path false)" in capsys.readouterr().out
+    fast = _grpo_run(checkpoint, cot_data, tmp_path / "fast")
+    assert "fast path: vision features once per video, vision attention batched, decode fast (prefill once, eager steps: " \
+           "no CUDA graphs on a CPU), log-probs shared prefix (lean LM head)\n" in capsys.readouterr().out
     for key in ("reward/mean", "clip_ratio/region", "entropy"):  # old-policy pass included (num_iterations 2)
         assert fast[key] == pytest.approx(plain[key], rel=1e-4, abs=1e-6), key
     start = load_file(checkpoint / "model.safetensors")
@@ -268,6 +273,60 @@ def test_grpo_shared_prefix_and_fast_vision_give_the_same_update(tiny_checkpoint
         error = float((delta_fast - delta_plain).norm() / delta_plain.norm().clamp_min(1e-30))
         assert error < 1e-4 or float(delta_plain.norm()) < 1e-9, (name, error, float(delta_plain.norm()))
     assert moved > 10
+
+
+def _launch(**changes):
+    from actrep.train.grpo_fast import Launch
+
+    return Launch(**{**dict(processes=1, zero_stage=None, cuda=True, attn_implementation="sdpa", lora=False, moe=False), **changes})
+
+
+def _args(**changes):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(**{**dict(fast_path=True, fast_vision_attention="auto", fast_decode="auto", shared_prefix="auto"), **changes})
+
+
+@pytest.mark.parametrize("launch, on, off", [
+    ({}, ("fast_vision_attention", "fast_decode", "shared_prefix"), {}),
+    ({"processes": 2}, ("fast_vision_attention", "fast_decode"), {"shared-prefix log-probs": "DDP, 2 processes"}),
+    ({"processes": 2, "zero_stage": 2}, ("fast_vision_attention", "fast_decode"), {"shared-prefix log-probs": "DeepSpeed ZeRO-2"}),
+    ({"zero_stage": 3}, ("fast_vision_attention",), {"decode": "ZeRO-3", "shared-prefix log-probs": "DeepSpeed ZeRO-3"}),
+    ({"lora": True}, ("fast_vision_attention", "shared_prefix"), {"decode": "LoRA adapters"}),
+    ({"moe": True}, ("fast_vision_attention", "shared_prefix"), {"decode": "MoE text layers"}),
+    ({"attn_implementation": "flash_attention_2"}, ("fast_decode",),
+     {"vision attention": "flash_attention_2 already runs", "shared-prefix log-probs": "sdpa or eager only"}),
+    ({"attn_implementation": "eager"}, ("fast_decode", "shared_prefix"), {"vision attention": "the batched call is sdpa"}),
+    ({"cuda": False}, ("fast_vision_attention", "fast_decode", "shared_prefix"), {}),
+])
+def test_fast_path_auto_resolution(launch, on, off):
+    from actrep.train.grpo_fast import resolve_fast_path
+
+    fast = resolve_fast_path(_args(), _launch(**launch))
+    chosen = {"fast_vision_attention": fast.vision_attention, "fast_decode": fast.decode, "shared_prefix": fast.shared_prefix}
+    assert {name for name, value in chosen.items() if value} == set(on)
+    assert fast.off.keys() == off.keys() and all(part in fast.off[piece] for piece, part in off.items())
+    header = fast.header()
+    assert header.startswith("fast path: vision features once per video") and "\n" not in header
+    assert ("prefill once, CUDA graphs)" in header) == (launch.get("cuda", True) and "fast_decode" in on)
+    for piece, part in off.items():
+        assert f"{piece} ({fast.off[piece]})" in header
+
+
+def test_fast_path_requests_stock_and_refusals():
+    from actrep.errors import ActRepError
+    from actrep.train.grpo_fast import resolve_fast_path
+
+    stock = resolve_fast_path(_args(fast_path=False), _launch())
+    assert not (stock.vision_attention or stock.decode or stock.shared_prefix) and set(stock.off.values()) == {"--fast_path false"}
+    explicit = resolve_fast_path(_args(fast_path=False, fast_decode=True, shared_prefix="false"), _launch())  # YAML gives booleans
+    assert explicit.decode and not explicit.shared_prefix and explicit.off["shared-prefix log-probs"] == "--shared_prefix false"
+    for name, launch, message in [("fast_decode", {"lora": True}, "LoRA adapters"), ("shared_prefix", {"processes": 2}, "DDP"),
+                                  ("fast_vision_attention", {"attn_implementation": "eager"}, "the batched call is sdpa")]:
+        with pytest.raises(ActRepError, match=f"--{name} true cannot apply: .*{message}"):
+            resolve_fast_path(_args(**{name: "true"}), _launch(**launch))
+    with pytest.raises(ActRepError, match="--fast_decode takes auto, true or false"):
+        resolve_fast_path(_args(fast_decode="fast"), _launch())
 
 
 def test_grpo_fast_decode_runs_and_rollouts_match_hf_greedy(tiny_checkpoints, cot_data, tmp_path):
@@ -348,3 +407,21 @@ def test_bench_correctness_compares_each_path_with_a_float32_truth(tmp_path):
     ours, baseline = check["ours"], check["baseline"]
     assert 0 < ours["grad_rel_err_max"] < baseline["grad_rel_err_max"] and ours["logps_rel_err"] < baseline["logps_rel_err"]
     assert ours["grad_cosine_min"] > 0.999
+
+
+@pytest.mark.slow
+def test_bench_e2e_tiny_runs_the_cli_both_ways(tmp_path):
+    """`python -m bench.e2e --tiny`: checkpoint, synthetic videos, `actrep grpo` with the shipped recipe, stock and defaults."""
+    sys.path.insert(0, str(ROOT))
+    from bench.e2e import main
+
+    assert main(["--tiny", "--max_completion_length", "4", "--work", str(tmp_path)]) == 0
+    import json
+
+    result = json.loads(next((tmp_path / "results").glob("*-e2e-*.json")).read_text())
+    stock, defaults = result["runs"]["stock"], result["runs"]["defaults"]
+    assert result["speedup"] == pytest.approx(stock["s_per_step"] / defaults["s_per_step"]) and result["speedup"] > 0
+    assert defaults["header"].startswith("fast path: vision features once per video, vision attention batched, decode fast")
+    assert "off: vision attention (--fast_path false)" in stock["header"]
+    assert stock["timed_steps"] == defaults["timed_steps"] == 1 and defaults["completion_tokens_per_step"] == 2 * 8 * 4
+    assert set(defaults["phases_s"]) >= {"vision", "decode", "logps", "optimisation"}

@@ -42,16 +42,19 @@ def _run(model, data, out, *extra, reward=True, on_step_end=None):
     return grpo_loop.train(*parsed, reward_funcs=rewards, on_step_end=on_step_end)
 
 
+@pytest.mark.parametrize("path", ["stock", "defaults"])
 @pytest.mark.parametrize("family", FAMILIES)
-def test_video_reaches_generation_and_every_logprob_pass(family, tiny_checkpoints, cot_data, tmp_path, monkeypatch):
-    """Every forward whose tokens include video placeholders must carry that many video features."""
+def test_video_reaches_generation_and_every_logprob_pass(family, path, tiny_checkpoints, cot_data, tmp_path, monkeypatch):
+    """Every forward whose tokens include video placeholders must carry that many video features: the
+    model's own forward (stock path; the fast decoder's prefill) and the shared-prefix forward (defaults)."""
     import transformers
 
+    from actrep.fast import prefix
     from actrep.models.registry import get_family
 
     model_class = getattr(transformers, get_family(family).model_class)
     seen = []
-    real_forward = model_class.forward
+    real_forward, real_shared = model_class.forward, prefix.shared_prefix_logps
 
     @functools.wraps(real_forward)  # generate() validates kwargs against forward's signature
     def spy(self, *args, **kwargs):
@@ -61,19 +64,25 @@ def test_video_reaches_generation_and_every_logprob_pass(family, tiny_checkpoint
             encoder = (kwargs.get("mm_encoder_outputs") or {}).get("video")
             n_features = sum(f.shape[0] for f in encoder.pooler_output) if encoder is not None else 0
             has_pixels = kwargs.get("pixel_values_videos") is not None
-            seen.append((self.training, torch.is_grad_enabled(), n_video_tokens, n_features, has_pixels, id(self)))
+            seen.append((torch.is_grad_enabled(), n_video_tokens, n_features, has_pixels, id(self)))
         return real_forward(self, *args, **kwargs)
 
+    def shared_spy(model, prompt_ids, prompt_types, grid, seconds, video_embeds, *args, **kwargs):
+        seen.append((torch.is_grad_enabled(), int((prompt_ids == 151656).sum()), video_embeds.shape[0], False, id(model)))
+        return real_shared(model, prompt_ids, prompt_types, grid, seconds, video_embeds, *args, **kwargs)
+
     monkeypatch.setattr(model_class, "forward", spy)
-    _run(tiny_checkpoints[family], cot_data, tmp_path, "--max_steps", "1", "--num_iterations", "2", "--beta", "0.1")
+    monkeypatch.setattr(prefix, "shared_prefix_logps", shared_spy)
+    flags = ["--fast_path", "false"] if path == "stock" else []
+    _run(tiny_checkpoints[family], cot_data, tmp_path, "--max_steps", "1", "--num_iterations", "2", "--beta", "0.1", *flags)
     assert seen, "no forward saw video tokens"
-    for training, grad, n_tokens, n_features, has_pixels, _ in seen:
+    for grad, n_tokens, n_features, has_pixels, _ in seen:
         assert n_features == n_tokens or has_pixels, "a pass ran with video placeholders but no video"
-    policy = [s for s in seen if s[1]]
-    no_grad = [s for s in seen if not s[1]]
-    assert len(policy) == 2 * 2  # 2 iterations x 2 micro-batches of 4 sequences
-    models = {s[5] for s in no_grad}
-    assert len(models) == 2  # the policy (generation, old log-probs) and the reference model
+    policy = [s for s in seen if s[0]]
+    no_grad = [s for s in seen if not s[0]]
+    # 2 iterations x 2 micro-batches of 4 sequences (stock); shared prefix: one call per video per micro-batch
+    assert len(policy) == 2 * 2
+    assert len({s[4] for s in no_grad}) == 2  # the policy (generation, old log-probs) and the reference model
     assert len(no_grad) >= 1 + 2 + 2  # generation prefill + old + reference passes
 
 
@@ -208,9 +217,9 @@ def test_cli_with_registry_rewards_and_lora(tiny_checkpoints, cot_data, tmp_path
     assert "reward/count_hybrid/mean" in metrics and "reward/count_format/mean" in metrics
     assert (tmp_path / "model.safetensors").exists() and (tmp_path / "actrep_settings.json").exists()
     assert main(["grpo", "--model_name_or_path", "x", "--train_data", str(cot_data), "--rewards", "count_magic:1"]) == 1
-    assert main(["grpo", "--model_name_or_path", "x", "--train_data", str(cot_data), "--shared_prefix",
-                 "--attn_implementation", "flash_attention_2"]) == 1  # refused before any model loads
-    assert "--shared_prefix needs --attn_implementation sdpa or eager" in capsys.readouterr().err
+    assert main(["grpo", "--model_name_or_path", str(tiny_checkpoints["qwen3_vl"]), "--train_data", str(cot_data),
+                 "--shared_prefix", "--attn_implementation", "flash_attention_2"]) == 1  # refused before the model loads
+    assert "--shared_prefix true cannot apply: attn_implementation flash_attention_2" in capsys.readouterr().err
 
 
 @pytest.mark.slow

@@ -12,8 +12,10 @@ most 3.5e-6 (summation order) -> 1e-4. bf16 cells are compared with the float32 
 The bugs this matrix exists for are far outside both: one optimiser step per micro-batch under ZeRO-2
 148%, Trainer's per-micro-batch loss mean 19%, unseeded LoRA adapters 105%, pure bf16 at lr 1e-6 ~100%.
 
-GRPO cells replay the reference's rollouts (tests/matrix_worker.py), so they differ only in how they
-train; `--fast_decode` records its own rollouts and is compared with the stock path replaying them.
+GRPO references run the stock path (`--fast_path false`); every other GRPO cell runs the defaults, so
+each launch configuration checks what the fast path resolves to there (actrep/train/grpo_fast.py).
+Cells replay the reference's rollouts (tests/matrix_worker.py), so they differ only in how they train;
+`defaults` records its own rollouts (the fast decoder's) and is compared with the stock path replaying them.
 Every cell is a subprocess (`torch.distributed.run` with gloo for two processes, DeepSpeed on the CPU).
 """
 
@@ -43,6 +45,7 @@ BF16 = ["--dtype", "bfloat16", "--bf16", "true"]  # every shipped sft_*/grpo_* r
 AUTOCAST = ["--dtype", "float32", "--bf16", "true"]  # the scratch recipes on a GPU
 LORA = ["--use_lora", "--lora_dropout", "0"]  # dropout masks would differ between process layouts
 ZERO2, ZERO3 = ["--deepspeed", "recipes/deepspeed/zero2.json"], ["--deepspeed", "recipes/deepspeed/zero3.json"]
+STOCK = ["--fast_path", "false"]
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,7 @@ SFT_CELLS = {
     "lora_recipe_precision": Cell(1, tuple(LORA + BF16), reference="lora", bf16=True, micro=("--per_device_train_batch_size", "4")),
 }
 GRPO_CELLS = {
-    "reference": Cell(1),
+    "reference": Cell(1, tuple(STOCK)),
     "micro_batch_1": Cell(1, ("--micro_batch_size", "1")),
     "recipe_precision": Cell(1, tuple(BF16), bf16=True),
     "float32_weights_autocast": Cell(1, tuple(AUTOCAST), bf16=True),
@@ -77,12 +80,11 @@ GRPO_CELLS = {
     "zero2_micro_batch_1": Cell(2, tuple(ZERO2) + ("--micro_batch_size", "1")),
     "zero3": Cell(2, tuple(ZERO3)),
     "zero2_recipe_precision": Cell(2, tuple(ZERO2 + BF16), bf16=True),
-    "shared_prefix": Cell(1, ("--shared_prefix",)),
-    "fast_paths_recipe_precision": Cell(1, ("--shared_prefix", "--fast_vision_attention", *BF16), bf16=True),
-    "lora": Cell(1, tuple(LORA)),
+    "recipe_precision_stock": Cell(1, tuple(BF16 + STOCK), bf16=True),
+    "lora": Cell(1, tuple(LORA + STOCK)),
     "lora_zero3": Cell(2, tuple(LORA + ZERO3), reference="lora"),
     "lora_recipe_precision": Cell(1, tuple(LORA + BF16), reference="lora", bf16=True),
-    "fast_decode": Cell(1, ("--fast_decode",), reference="fast_decode_rollouts_on_the_stock_path"),
+    "defaults": Cell(1, reference="defaults_rollouts_on_the_stock_path"),
 }
 
 
@@ -143,12 +145,12 @@ def run_grpo(matrix_inputs, name: str) -> Path:
     if key in done:
         return done[key]
     out = root / "grpo" / name
-    if name == "fast_decode_rollouts_on_the_stock_path":
-        run_grpo(matrix_inputs, "fast_decode")
-        cell, mode, rollouts = Cell(1), "replay", root / "rollouts_fast_decode.pt"
+    if name == "defaults_rollouts_on_the_stock_path":
+        run_grpo(matrix_inputs, "defaults")
+        cell, mode, rollouts = Cell(1, tuple(STOCK)), "replay", root / "rollouts_defaults.pt"
     else:
         cell = GRPO_CELLS[name]
-        records = name in ("reference", "fast_decode")
+        records = name in ("reference", "defaults")
         if not records:
             run_grpo(matrix_inputs, "reference")
         mode, rollouts = ("record", root / f"rollouts_{name}.pt") if records else ("replay", root / "rollouts_reference.pt")

@@ -1,4 +1,4 @@
-"""Speed-ups for video GRPO and evaluation, each one opt-in and measurable on its own (bench/).
+"""Speed-ups for video GRPO and evaluation, each one exact and measurable on its own (bench/).
 
     features          the vision encoder's output handed to every forward by reference (computed once
                       per video; the plain GRPO path uses it too)
@@ -11,8 +11,8 @@
     decode            prefill once per video, G rollouts decoded against the shared prompt KV, static
                       buffers + CUDA graphs (+ torch.compile of the per-layer math) for the decode step
 
-Nothing here changes a default: `actrep grpo` uses these only with --fast_vision_attention,
---shared_prefix and --fast_decode. docs/performance.md explains each one and the measurements.
+`actrep grpo` uses them by default where they apply (actrep/train/grpo_fast.py decides and says why;
+`--fast_path false` is the stock path). docs/performance.md explains each one and the measurements.
 
 A foundation: imports torch and transformers, never actrep's jobs (train/ imports fast/, not back).
 """

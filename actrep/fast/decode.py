@@ -25,9 +25,10 @@ sections, as transformers 5.23's generate() does (it increments the last positio
 plain forward over prompt + completion does, so decoding here gives the tokens HF generate gives
 (greedy: identical tokens in float32, tested on a long video with position-sensitive models).
 
-Fallbacks (recorded in `self.mode`): compile failure -> eager per-layer math; CUDA graph capture
-failure or CPU -> eager steps. Unsupported (raise NotImplementedError, callers fall back to HF
-generate): MoE text layers, adapter-wrapped linear layers (LoRA), non-SiLU MLPs.
+Degraded modes (recorded in `self.mode`, printed by generate_rollouts): compile failure -> eager
+per-layer math; CUDA graph capture failure or CPU -> eager steps. Unsupported (NotImplementedError;
+`actrep grpo` decides before the run, actrep.train.grpo_fast): MoE text layers, adapter-wrapped
+linear layers (LoRA), non-SiLU MLPs.
 
 The per-step math (layer pieces, shared-prefix attention, sampling) is in decode_math.py.
 """
@@ -160,6 +161,7 @@ class FastDecoder:
         self._eager_math()
         self.mode = "eager"
         self.notes: list[str] = []
+        self.notes_shown = 0  # generate_rollouts prints each note once
         if compile:
             try:  # one compiled function per role, shared by all layers (weights are arguments, not constants)
                 self._pre = torch.compile(pre_attention, dynamic=False, fullgraph=True)
@@ -225,8 +227,9 @@ class FastDecoder:
                 ln2=self._w(layer.post_attention_layernorm.weight), eps2=layer.post_attention_layernorm.variance_epsilon,
                 wg=self._w(mlp.gate_proj.weight), wu=self._w(mlp.up_proj.weight), wd=self._w(mlp.down_proj.weight),
                 scaling=attn.scaling))
-        return (self._dtype, self._embed.data_ptr(), *(w["wq"].data_ptr() for w in self._weights),
-                *(w["wd"].data_ptr() for w in self._weights))
+        # every weight's address: the captured graph reads them there (DeepSpeed may re-point parameters)
+        return (self._dtype, self._embed.data_ptr(), self._head[0].data_ptr(),
+                *(t.data_ptr() for w in self._weights for t in w.values() if isinstance(t, torch.Tensor)))
 
     # -------------------------------------------------------------------- one step
 
@@ -251,11 +254,16 @@ class FastDecoder:
         s.tokens.copy_(tokens)
         s.step += 1
 
+    def _same_rng(self):
+        """Trial and warm-up steps draw no random numbers that count: a run resumed at step k samples as the
+        straight run did, whichever step first built this shape's buffers (graph capture itself draws none)."""
+        return torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else [])
+
     def _capture(self, s: _State, config: SamplingConfig) -> None:
         s.step.zero_()  # warm-up steps write at s.step and s.step + 1: keep them inside the buffers
         stream = torch.cuda.Stream()
         stream.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(stream):
+        with torch.cuda.stream(stream), self._same_rng():
             for _ in range(2):  # warm-up: cuBLAS handles, compiled kernels, allocator
                 self._step(s, config)
         torch.cuda.current_stream().wait_stream(stream)
@@ -289,7 +297,8 @@ class FastDecoder:
                     state.fingerprint = fingerprint
                 else:
                     state.step.zero_()
-                    self._step(state, config)  # a trial step (generate resets the state before decoding)
+                    with self._same_rng():
+                        self._step(state, config)  # a trial step (generate resets the state before decoding)
                 state.ready = True
                 return state
             except Exception as err:  # noqa: BLE001 - fall back, noted in self.notes
@@ -298,7 +307,8 @@ class FastDecoder:
         if self.cuda_graph:  # last resort: eager math, no graph
             self.cuda_graph = False
             state.step.zero_()
-            self._step(state, config)
+            with self._same_rng():
+                self._step(state, config)
             state.ready = True
             return state
         raise RuntimeError("fast decode failed: " + "; ".join(self.notes))
@@ -363,4 +373,9 @@ def generate_rollouts(model, batch, features, num_generations: int, config: Samp
     prefix = prefill(model, batch, features)
     on_gpu = prefix.logits.device.type == "cuda"
     decoder_kwargs.setdefault("compile", on_gpu)  # one-time compile cost, falls back to eager math by itself
-    return decoder_for(model, **decoder_kwargs).generate(prefix, num_generations, config)
+    decoder = decoder_for(model, **decoder_kwargs)
+    tokens = decoder.generate(prefix, num_generations, config)
+    for note in decoder.notes[decoder.notes_shown:]:  # a degraded (still exact) decoder is said, not hidden
+        print(f"fast decode: {note}; decoding with {decoder.mode}", flush=True)
+    decoder.notes_shown = len(decoder.notes)
+    return tokens

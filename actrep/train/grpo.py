@@ -30,6 +30,7 @@ from actrep.models.registry import ModelArguments
 from actrep.prompts import PromptSettings
 from actrep.train.common import TuningArguments
 from actrep.train.data import DataArguments
+from actrep.train.grpo_fast import PIECES, requested
 from actrep.train.grpo_loop import train
 from actrep.train.grpo_loss import LOSS_TYPES, SCALE_REWARDS
 from actrep.train.grpo_run import resolve_rewards
@@ -72,12 +73,17 @@ class GRPOArguments:
     report_to: str = option("tensorboard", help="tensorboard or none (metrics.jsonl is always written).")
     dataloader_num_workers: int = option(2, help="Threads decoding the next step's videos during the current step.")
     resume: bool = option(False, help="Continue from the last checkpoint in output_dir.")
-    fast_vision_attention: bool = option(False, help="Vision tower: one batched attention call per layer over equal-sized "
-                                                     "windows/frames, indices precomputed on the host (same features; docs/performance.md).")
-    shared_prefix: bool = option(False, help="Log-prob passes compute each video's prompt once for its G completions (same loss "
-                                             "and gradients, far less time and memory; one process; best with micro_batch_size = G).")
-    fast_decode: bool = option(False, help="Rollouts: each prompt prefilled once, G rollouts decoded against its shared KV with "
-                                           "static buffers and CUDA graphs (dense models without LoRA; HF generate otherwise).")
+    fast_path: bool = option(True, help="false: the stock path for every fast option left at auto (HF generate, per-sequence "
+                                        "log-probs, the stock vision attention), e.g. to compare; the run's header says what runs.")
+    fast_vision_attention: str = option("auto", nargs="?", const="true",
+                                        help="auto, true or false. Vision tower: one batched attention call per layer over "
+                                             "equal-sized windows/frames (same features; sdpa only; docs/performance.md).")
+    shared_prefix: str = option("auto", nargs="?", const="true",
+                                help="auto, true or false. Log-prob passes compute each video's prompt once for its G completions "
+                                     "(same loss and gradients; one process, sdpa or eager; best with micro_batch_size = G).")
+    fast_decode: str = option("auto", nargs="?", const="true",
+                              help="auto, true or false. Rollouts: each prompt prefilled once, G rollouts decoded against its "
+                                   "shared KV with static buffers and CUDA graphs (dense models without LoRA, not under ZeRO-3).")
     deepspeed: str | None = option(None, help="DeepSpeed config JSON (e.g. recipes/deepspeed/zero3.json); also picked up from `accelerate launch --config_file recipes/accelerate/zero3.yaml`.")
 
 
@@ -92,8 +98,6 @@ def main(argv: list[str]) -> int:
         [GRPOArguments, DataArguments, TuningArguments, ModelArguments, VideoSettings, PromptSettings], argv,
         prog="actrep grpo", description="GRPO with count rewards on video.", defaults=grpo_defaults())
     validate_arguments(args)
-    if args.shared_prefix and model_args.attn_implementation not in ("sdpa", "eager"):
-        raise ActRepError(f"--shared_prefix needs --attn_implementation sdpa or eager (got {model_args.attn_implementation})")
     if not model_args.model_name_or_path:
         raise ActRepError("give the starting checkpoint (an SFT output or any Qwen-VL model) with --model_name_or_path")
     train(args, data_args, tuning, model_args, video, prompt)
@@ -113,3 +117,5 @@ def validate_arguments(args: GRPOArguments) -> None:
     if args.temperature <= 0:
         raise ActRepError("--temperature must be positive")
     resolve_rewards(args.rewards)  # unknown names fail now, not after the model has loaded
+    for name in PIECES:
+        requested(getattr(args, name), name)

@@ -23,15 +23,16 @@ import torch
 from actrep.answer import parse_count
 from actrep.errors import ActRepError
 from actrep.train.common import StepCounter, engine_name, launched_with_deepspeed, micro_batch
+from actrep.train.grpo_fast import Launch, resolve_fast_path
 from actrep.train.grpo_loss import LossConfig, completion_mask, group_advantages, nanstd, policy_loss
 from actrep.train.grpo_run import (MetricsLog, StepPlan, arguments_record, deepspeed_plugin, resolve_rewards, rotate_checkpoints,
                                    save_json, settings_of, timer)
 from actrep.train.rollout import completion_logps, generate, generation_config, vision_features
 
 
-def _logps_function(args):
-    """The log-prob pass: the plain one, or (--shared_prefix) each video's prompt once for its completions."""
-    if not args.shared_prefix:
+def _logps_function(shared_prefix: bool):
+    """The log-prob pass: the plain one, or (shared prefix) each video's prompt once for its completions."""
+    if not shared_prefix:
         return completion_logps
     from actrep.fast.prefix import grouped_completion_logps
 
@@ -57,6 +58,16 @@ def _logps_in_chunks(model, batch, index, completion_ids, mask, features, temper
             part = slice(start, start + chunk)
             out.append(logps_fn(model, batch, index[part], completion_ids[part], mask[part], features, temperature)[0])
     return torch.cat(out)
+
+
+def launch_of(accelerator, model_args, tuning) -> Launch:
+    from actrep.models.registry import resolve_family
+
+    plugin = accelerator.state.deepspeed_plugin
+    family = resolve_family(model_args.model_name_or_path, model_args.family, model_args.trust_remote_code)
+    return Launch(processes=accelerator.num_processes, zero_stage=plugin.zero_stage if plugin else None,
+                  cuda=accelerator.device.type == "cuda", attn_implementation=model_args.attn_implementation,
+                  lora=tuning.use_lora, moe=family.moe, vision_trainable=tuning.train_vision or tuning.train_merger)
 
 
 def deepspeed_config_file(args) -> str | None:
@@ -124,6 +135,7 @@ def train(args, data_args, tuning, model_args, video, prompt, reward_funcs=None,
     from actrep.prompts import PromptSettings
     from actrep.settings import resolve_settings
 
+    fast = resolve_fast_path(args, launch_of(accelerator, model_args, tuning))  # before the model loads: refusals are quick
     model, processor, family = load_model(model_args)
     video, variant, source = resolve_settings(model_args.model_name_or_path, video, prompt.prompt_variant, model_args.ignore_saved_settings)
     prompt = PromptSettings(variant)
@@ -147,9 +159,7 @@ def train(args, data_args, tuning, model_args, video, prompt, reward_funcs=None,
     per_step = args.videos_per_step * world
     if len(samples) < per_step:
         raise ActRepError(f"{len(samples)} training samples but {per_step} are needed per step ({args.videos_per_step} x {world} processes)")
-    if args.shared_prefix and (world > 1 or accelerator.state.deepspeed_plugin):
-        raise ActRepError("--shared_prefix runs the decoder layers directly, which DDP/DeepSpeed do not support: use one process")
-    logps_fn = _logps_function(args)
+    logps_fn = _logps_function(fast.shared_prefix)
     plan = StepPlan(len(samples), per_step, args.seed)
     total_steps = args.max_steps or max(1, int(args.num_train_epochs * plan.steps_per_epoch))
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=args.learning_rate, weight_decay=args.weight_decay)
@@ -181,6 +191,7 @@ def train(args, data_args, tuning, model_args, video, prompt, reward_funcs=None,
         engine = engine_name(accelerator.state)
         print(f"actrep grpo: {len(samples)} samples, {total_steps} steps x {per_step} videos x {args.num_generations} "
               f"completions; {world} process(es), {engine}; {trainable_summary(unwrapped)}; {precision}")
+        print(fast.header(), flush=True)
     log = MetricsLog(output_dir, args.report_to, accelerator.is_main_process, resumed=start_step > 0)
     loss_config = LossConfig(args.loss_type, args.epsilon, args.epsilon_high if args.epsilon_high is not None else args.epsilon,
                              args.beta, args.max_completion_length, args.kl_bias_correction)
@@ -199,6 +210,7 @@ def train(args, data_args, tuning, model_args, video, prompt, reward_funcs=None,
     with ThreadPoolExecutor(max_workers=max(1, args.dataloader_num_workers)) as pool:
         pending = pool.submit(fetch, start_step) if start_step < total_steps else None
         for step in range(start_step, total_steps):
+            t_start = timer()
             items = pending.result()
             pending = pool.submit(fetch, step + 1) if step + 1 < total_steps else None
             batch_samples = [it["sample"] for it in items]
@@ -209,8 +221,9 @@ def train(args, data_args, tuning, model_args, video, prompt, reward_funcs=None,
             # 1-2. vision once per video; G completions per video from the cached features
             model.eval()
             with unwrap_model_for_generation(model, accelerator) as generator, accelerator.autocast():
-                features = vision_features(generator, batch, fast=args.fast_vision_attention)
-                completion_ids = generate(generator, batch, features, G, gen_config, fast=args.fast_decode)
+                features = vision_features(generator, batch, fast=fast.vision_attention)
+                t_vision = timer()
+                completion_ids = generate(generator, batch, features, G, gen_config, fast=fast.decode)
             mask = completion_mask(completion_ids, eos_id, stop_ids=placeholder_ids)
             placeholder_rows = (mask.sum(1) < (completion_ids != processor.tokenizer.pad_token_id).sum(1)) & ~(completion_ids == eos_id).any(1)
             completion_ids = completion_ids.masked_fill(mask == 0, processor.tokenizer.pad_token_id)
@@ -246,16 +259,17 @@ def train(args, data_args, tuning, model_args, video, prompt, reward_funcs=None,
                                                  args.micro_batch_size, logps_fn)
                 if args.beta != 0.0:
                     if ref_model is not None:
-                        ref_features = vision_features(accelerator.unwrap_model(ref_model), batch, fast=args.fast_vision_attention) \
+                        ref_features = vision_features(accelerator.unwrap_model(ref_model), batch, fast=fast.vision_attention) \
                             if vision_trainable else features
                         ref_logps = _logps_in_chunks(ref_model, batch, index, completion_ids, mask, ref_features, args.temperature,
                                                      args.micro_batch_size, logps_fn)
                     else:  # LoRA: the reference is the base model with adapters (and trained merger copies) off
                         with unwrapped.disable_adapter():
-                            ref_features = vision_features(unwrapped, batch, fast=args.fast_vision_attention) \
+                            ref_features = vision_features(unwrapped, batch, fast=fast.vision_attention) \
                                 if vision_trainable else features
                             ref_logps = _logps_in_chunks(model, batch, index, completion_ids, mask, ref_features, args.temperature,
                                                          args.micro_batch_size, logps_fn)
+            t_logps = timer()
 
             # 5. optimisation
             model.train()
@@ -268,7 +282,7 @@ def train(args, data_args, tuning, model_args, video, prompt, reward_funcs=None,
                 learning_rates.append(scheduler.get_last_lr()[0])  # the rate this update uses
                 for j, rows in enumerate(chunks):
                     with micro_batch(accelerator, model, last=j == len(chunks) - 1), accelerator.autocast():
-                        step_features = vision_features(unwrapped, batch, grad=True, fast=args.fast_vision_attention) \
+                        step_features = vision_features(unwrapped, batch, grad=True, fast=fast.vision_attention) \
                             if vision_trainable else features
                         logps, entropy = logps_fn(model, batch, index[rows], completion_ids[rows], mask[rows],
                                                   step_features, args.temperature, with_entropy=True)
@@ -306,6 +320,9 @@ def train(args, data_args, tuning, model_args, video, prompt, reward_funcs=None,
                 "advantage/min": float(advantages.min()), "advantage/max": float(advantages.max()),
                 "groups/zero_std_share": float(zero_std_groups.mean()), "groups/trained_sequences": len(keep),
                 "time/generation": t1 - t0, "time/scoring": t2 - t1, "time/training": t3 - t2,
+                # parts of the above, and the whole step with the wait for the prefetched videos (the bench's s/step)
+                "time/vision": t_vision - t0, "time/logps": t_logps - t2, "time/step_s": t3 - t_start,
+                "tokens/completion": float(mask.sum()), "tokens/prompt": float(batch["attention_mask"].sum()),
                 "clip_ratio/low": 0.0, "clip_ratio/high": 0.0, "clip_ratio/region": 0.0, **stats_sum,
             }
             metrics = {k: float(v) for k, v in metrics.items()}

@@ -58,15 +58,12 @@ def generate(model, batch, features, num_generations: int, config: GenerationCon
     """G completions per video: [videos x G, new tokens], rows grouped by video (repeat_interleave order).
 
     `fast`: each prompt prefilled once and the G rollouts decoded by actrep.fast.decode against the
-    shared prompt KV (static buffers, CUDA graph on a GPU); HF generate when the model is not
-    supported there (MoE, LoRA adapters)."""
+    shared prompt KV (static buffers, CUDA graph on a GPU). Whether the model supports it is decided
+    before the run (actrep.train.grpo_fast): an unsupported model raises here instead of falling back."""
     if fast:
         from actrep.fast.decode import SamplingConfig, generate_rollouts
 
-        try:
-            return generate_rollouts(model, batch, features, num_generations, SamplingConfig.from_generation_config(config))
-        except NotImplementedError as err:
-            _warn_once(f"--fast_decode: {err}; using HF generate")
+        return generate_rollouts(model, batch, features, num_generations, SamplingConfig.from_generation_config(config))
     inputs = {key: batch[key] for key in TEXT_KEYS + VIDEO_KEYS if key in batch}
     index = list(range(batch["input_ids"].shape[0]))
     config = copy.deepcopy(config)
@@ -74,15 +71,6 @@ def generate(model, batch, features, num_generations: int, config: GenerationCon
     with torch.no_grad():
         output = model.generate(**inputs, mm_encoder_outputs=select_features(features, index), generation_config=config)
     return output[:, batch["input_ids"].shape[1]:]
-
-
-_WARNED: set[str] = set()
-
-
-def _warn_once(message: str) -> None:
-    if message not in _WARNED:
-        _WARNED.add(message)
-        print(f"warning: {message}", flush=True)
 
 
 def completion_logps(model, batch, index: torch.Tensor, completion_ids: torch.Tensor, completion_mask: torch.Tensor,
