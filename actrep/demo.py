@@ -21,6 +21,7 @@ interrupted demo continues where it stopped.
 from __future__ import annotations
 
 import json
+import math
 import os
 import resource
 import shlex
@@ -125,7 +126,10 @@ def grpo_summary(grpo_dir: Path) -> dict:
         return sum(r[key] for r in part) / len(part)
 
     first, last = rows[:span], rows[-span:]
-    return {"steps": len(rows), "steps_with_spread": sum(r["groups/zero_std_share"] < 1 for r in rows),
+    samples = span * per_step * settings["GRPOArguments"]["num_generations"]  # completions scored in one pass
+    noise = math.sqrt((mean("var", [{"var": r["reward/std"] ** 2} for r in first]) +
+                       mean("var", [{"var": r["reward/std"] ** 2} for r in last])) / samples)
+    return {"steps": len(rows), "steps_with_spread": sum(r["groups/zero_std_share"] < 1 for r in rows), "noise": noise,
             "pass_steps": span, "clips": clips, "generations": settings["GRPOArguments"]["num_generations"],
             "temperature": settings["GRPOArguments"]["temperature"],
             **{f"{name}_{when}": mean(key, part) for name, key in (("reward", "reward/mean"), ("format", "reward/count_format/mean"),
@@ -151,6 +155,13 @@ def stage_times(done_dir: Path) -> tuple[float, float]:
     return sum(r["wall_s"] for r in records), sum(r["cpu_s"] for r in records)
 
 
+def _verdict(rise: float, noise: float) -> str:
+    """Whether a rise of the mean reward stands out of the sampling noise (one standard error of the difference)."""
+    if rise <= 0:
+        return "not higher"
+    return f"higher{'' if rise > 2 * noise else ', but within the sampling noise'}: {rise:+.2f}, standard error {noise:.2f}"
+
+
 def summary_text(runs: dict[str, dict], grpo: dict, prior: dict, times: tuple[float, float], out: Path) -> str:
     sft, tuned = runs["sft"]["strict"], runs["grpo"]["strict"]
     baseline = runs.get("baseline-periodicity", {}).get("strict", {})
@@ -163,7 +174,7 @@ def summary_text(runs: dict[str, dict], grpo: dict, prior: dict, times: tuple[fl
         f"{grpo['steps']} steps. Its mean reward (count + format, at most 2.5) over the first pass over its {grpo['clips']} "
         f"training clips ({grpo['generations']} samples each at temperature {grpo['temperature']:g}) -> over the last pass "
         f"(the same clips, only the weights differ): {grpo['reward_first']:.2f} -> {grpo['reward_last']:.2f} "
-        f"({'higher' if grpo['reward_last'] > grpo['reward_first'] else 'not higher'}); format {grpo['format_first']:.2f} -> "
+        f"({_verdict(grpo['reward_last'] - grpo['reward_first'], grpo['noise'])}); format {grpo['format_first']:.2f} -> "
         f"{grpo['format_last']:.2f}, count {grpo['count_first']:.2f} -> {grpo['count_last']:.2f}.\n"
         f"- Counts: OBO {sft['obo']:.2f} / exact {sft['exact']:.2f} after SFT, {tuned['obo']:.2f} / {tuned['exact']:.2f} after GRPO; "
         f"answering {prior['answer']} (the most common training count) for every clip gets {prior['obo']:.2f} / "
