@@ -10,8 +10,8 @@ Why it is sized the way it is (docs/demo.md): a ~10M-parameter model trained fro
 initialisation for a few minutes on two cores can learn the reasoning format and the count prior
 of one motion family, not to count from pixels; so the demo uses one family, counts 1-4 and small
 frames, and SFT runs at a learning rate a model this small needs (1e-2). What its numbers show: the
-fine-tuned model answers in the parseable format, GRPO gets reward differences inside its groups and
-raises its mean reward. What it cannot show, the method learning to count, is in the README's GPU
+fine-tuned model answers in the parseable format, GRPO gets reward differences inside its groups, and
+its mean reward on the same 4 clips is compared between its first and its last pass over them. What it cannot show, the method learning to count, is in the README's GPU
 results; with a GPU, `actrep demo` runs that from-scratch pipeline (results/scratch/run.sh).
 
 A finished stage leaves a marker in OUTPUT_DIR/.done and is skipped on the next run, so an
@@ -21,6 +21,7 @@ interrupted demo continues where it stopped.
 from __future__ import annotations
 
 import json
+import math
 import os
 import resource
 import shlex
@@ -109,15 +110,31 @@ def run_stage(index: int, total: int, name: str, argv: list[str], done_dir: Path
     console.print(f"[dim]{name}: {wall:.0f} s ({cpu:.0f} s of CPU)[/dim]")
 
 
-def grpo_summary(metrics_file: Path) -> dict:
-    """What GRPO had to learn from: steps with reward differences inside a group, mean reward early vs late."""
-    rows = [json.loads(line) for line in metrics_file.read_text().splitlines() if line.strip()]
+def grpo_summary(grpo_dir: Path) -> dict:
+    """What GRPO had to learn from (steps with reward differences inside a group) and whether its mean reward
+    rose, measured on the same clips: GRPO trains on a few fixed clips (no RCS), one pass over them every
+    `clips / videos_per_step` steps, so the first and the last pass sample G completions of the very same
+    clips and differ only in the weights (step-to-step comparisons mix in which clip a step drew)."""
+    rows = [json.loads(line) for line in (grpo_dir / "metrics.jsonl").read_text().splitlines() if line.strip()]
     if not rows:
-        raise ActRepError(f"{metrics_file}: no GRPO step was logged")
-    third = max(1, len(rows) // 3)
-    return {"steps": len(rows), "steps_with_spread": sum(r["groups/zero_std_share"] < 1 for r in rows),
-            "reward_first": sum(r["reward/mean"] for r in rows[:third]) / third,
-            "reward_last": sum(r["reward/mean"] for r in rows[-third:]) / third}
+        raise ActRepError(f"{grpo_dir / 'metrics.jsonl'}: no GRPO step was logged")
+    settings = json.loads((grpo_dir / "arguments.json").read_text())
+    clips, per_step = settings["DataArguments"]["max_train_samples"], settings["GRPOArguments"]["videos_per_step"]
+    span = min(len(rows), max(1, clips // per_step) if clips else max(1, len(rows) // 3))
+
+    def mean(key: str, part: list[dict]) -> float:
+        return sum(r[key] for r in part) / len(part)
+
+    first, last = rows[:span], rows[-span:]
+    samples = span * per_step * settings["GRPOArguments"]["num_generations"]  # completions scored in one pass
+    noise = math.sqrt((mean("var", [{"var": r["reward/std"] ** 2} for r in first]) +
+                       mean("var", [{"var": r["reward/std"] ** 2} for r in last])) / samples)
+    return {"steps": len(rows), "steps_with_spread": sum(r["groups/zero_std_share"] < 1 for r in rows), "noise": noise,
+            "pass_steps": span, "clips": clips, "generations": settings["GRPOArguments"]["num_generations"],
+            "temperature": settings["GRPOArguments"]["temperature"],
+            **{f"{name}_{when}": mean(key, part) for name, key in (("reward", "reward/mean"), ("format", "reward/count_format/mean"),
+                                                                    ("count", "reward/count_hybrid/mean"))
+               for when, part in (("first", first), ("last", last))}}
 
 
 def prior_answer(data: Path, test_counts: list[int]) -> dict:
@@ -138,6 +155,13 @@ def stage_times(done_dir: Path) -> tuple[float, float]:
     return sum(r["wall_s"] for r in records), sum(r["cpu_s"] for r in records)
 
 
+def _verdict(rise: float, noise: float) -> str:
+    """Whether a rise of the mean reward stands out of the sampling noise (one standard error of the difference)."""
+    if rise <= 0:
+        return "not higher"
+    return f"higher{'' if rise > 2 * noise else ', but within the sampling noise'}: {rise:+.2f}, standard error {noise:.2f}"
+
+
 def summary_text(runs: dict[str, dict], grpo: dict, prior: dict, times: tuple[float, float], out: Path) -> str:
     sft, tuned = runs["sft"]["strict"], runs["grpo"]["strict"]
     baseline = runs.get("baseline-periodicity", {}).get("strict", {})
@@ -147,8 +171,11 @@ def summary_text(runs: dict[str, dict], grpo: dict, prior: dict, times: tuple[fl
         f"- Format: after SFT it answers in the <think>...</think><answer>N</answer> format on {sft['parse_rate']:.0%} of "
         f"the test clips ({tuned['parse_rate']:.0%} after GRPO; a random-init model writes none).\n"
         f"- GRPO had something to learn from: rewards differed inside a group on {grpo['steps_with_spread']} of "
-        f"{grpo['steps']} steps; mean reward {grpo['reward_first']:.2f} (first third) -> {grpo['reward_last']:.2f} (last third, "
-        f"{'higher' if grpo['reward_last'] > grpo['reward_first'] else 'not higher'}).\n"
+        f"{grpo['steps']} steps. Its mean reward (count + format, at most 2.5) over the first pass over its {grpo['clips']} "
+        f"training clips ({grpo['generations']} samples each at temperature {grpo['temperature']:g}) -> over the last pass "
+        f"(the same clips, only the weights differ): {grpo['reward_first']:.2f} -> {grpo['reward_last']:.2f} "
+        f"({_verdict(grpo['reward_last'] - grpo['reward_first'], grpo['noise'])}); format {grpo['format_first']:.2f} -> "
+        f"{grpo['format_last']:.2f}, count {grpo['count_first']:.2f} -> {grpo['count_last']:.2f}.\n"
         f"- Counts: OBO {sft['obo']:.2f} / exact {sft['exact']:.2f} after SFT, {tuned['obo']:.2f} / {tuned['exact']:.2f} after GRPO; "
         f"answering {prior['answer']} (the most common training count) for every clip gets {prior['obo']:.2f} / "
         f"{prior['exact']:.2f}; the training-free periodicity counter {baseline.get('obo', float('nan')):.2f} / "
@@ -191,7 +218,7 @@ def main(argv: list[str]) -> int:
     console.rule("results")
     print_comparison(runs, title="CPU demo: tiny model, synthetic test clips")
     test_counts = [r["count"] for r in load_run(out / "eval" / "sft")[1]]
-    console.print(summary_text(dict(runs), grpo_summary(out / "grpo" / "metrics.jsonl"), prior_answer(out / "data", test_counts),
+    console.print(summary_text(dict(runs), grpo_summary(out / "grpo"), prior_answer(out / "data", test_counts),
                                stage_times(done_dir), out), highlight=False, markup=False)
     return 0
 

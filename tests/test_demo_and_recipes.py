@@ -29,6 +29,22 @@ def test_demo_reduced_size_then_rerun_reuses_stages(tmp_path, capsys):
     assert capsys.readouterr().out.count("done earlier, reused") == 11
 
 
+def test_grpo_summary_compares_the_first_and_last_pass_over_the_same_clips(tmp_path):
+    from actrep.demo import grpo_summary
+
+    rewards = [1.0, 2.0, 1.0, 2.0, 9.0, 9.0, 2.0, 3.0]  # 4 clips, 2 per step: a pass is 2 steps
+    (tmp_path / "metrics.jsonl").write_text("".join(json.dumps(
+        {"reward/mean": r, "reward/std": 0.8, "reward/count_format/mean": r / 10, "reward/count_hybrid/mean": r / 5,
+         "groups/zero_std_share": 1.0 if i == 0 else 0.5}) + "\n" for i, r in enumerate(rewards)))
+    (tmp_path / "arguments.json").write_text(json.dumps(
+        {"DataArguments": {"max_train_samples": 4}, "GRPOArguments": {"videos_per_step": 2, "num_generations": 8, "temperature": 1.0}}))
+    summary = grpo_summary(tmp_path)
+    assert (summary["pass_steps"], summary["steps"], summary["steps_with_spread"]) == (2, 8, 7)
+    assert (summary["reward_first"], summary["reward_last"]) == (1.5, 2.5)
+    assert summary["format_last"] == pytest.approx(0.25) and summary["count_first"] == pytest.approx(0.3)
+    assert summary["noise"] == pytest.approx(0.2)  # sqrt(2 * 0.8^2 / 32): 2 steps x 2 clips x 8 completions a pass
+
+
 def _stage_dataclasses(stage: str):
     from transformers import TrainingArguments
 
