@@ -270,8 +270,11 @@ def test_grpo_defaults_give_the_stock_update(tiny_checkpoints, cot_data, tmp_pat
     for name in a:
         delta_plain, delta_fast = a[name] - start[name], b[name] - start[name]
         moved += int(delta_plain.abs().max() > 0)
-        error = float((delta_fast - delta_plain).norm() / delta_plain.norm().clamp_min(1e-30))
-        assert error < 1e-4 or float(delta_plain.norm()) < 1e-9, (name, error, float(delta_plain.norm()))
+        difference = float((delta_fast - delta_plain).norm())
+        # a tensor that barely moved differs by the float32 rounding of its stored weights (CI saw 2e-9 on a
+        # 3e-6 update of w ~ 0.02): below that floor the relative error measures rounding, not the paths
+        rounding = 4 * torch.finfo(torch.float32).eps * float(start[name].float().norm())
+        assert difference <= 1e-4 * float(delta_plain.norm()) + rounding, (name, difference, float(delta_plain.norm()))
     assert moved > 10
 
 
