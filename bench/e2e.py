@@ -24,6 +24,7 @@ import datetime as dt
 import json
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -54,14 +55,20 @@ def parse(argv):
     args = p.parse_args(argv)
     defaults = dict(steps=2 if args.tiny else 4, max_completion_length=8 if args.tiny else 256, frames=8 if args.tiny else 64,
                     size=112 if args.tiny else 336, work="/tmp/actrep-e2e" + ("-tiny" if args.tiny else ""))
+    return finish_args(p, args, defaults, "runs", RUNS)
+
+
+def finish_args(parser, args, defaults: dict, selection: str, choices) -> argparse.Namespace:
+    """The --tiny-dependent defaults, the results folder, and the comma-separated `selection` checked against `choices`."""
     for key, value in defaults.items():
         if getattr(args, key) is None:
             setattr(args, key, value)
     args.out = args.out or (str(Path(args.work) / "results") if args.tiny else str(ROOT / "bench" / "results"))
-    args.runs = [r for r in args.runs.split(",") if r]
-    unknown = set(args.runs) - set(RUNS)
+    chosen = [name for name in getattr(args, selection).split(",") if name]
+    unknown = set(chosen) - set(choices)
     if unknown:
-        p.error(f"unknown runs {sorted(unknown)}: choose from {', '.join(RUNS)}")
+        parser.error(f"unknown {selection} {sorted(unknown)}: choose from {', '.join(choices)}")
+    setattr(args, selection, chosen)
     return args
 
 
@@ -127,6 +134,54 @@ def summarise(log_rows: list[dict], steps: int) -> dict:
     return out
 
 
+def fixed_memory_gb(log_text: str) -> dict | None:
+    """What the run holds whatever its path, from its header (GiB): float32 master weights, their gradients and
+    AdamW's two moments for the trainable parameters, the frozen ones in bf16 and the bf16 reference model (beta > 0
+    in the recipe). Counted, not measured: the peak minus this is what the path itself takes (activations, logits,
+    KV caches and, for the fast decoder of float32 masters, its bf16 copy of the trained weights, ~2 B/parameter)."""
+    found = re.search(r"trainable parameters: ([\d,]+) of ([\d,]+)", log_text)
+    if not found or "float32 master weights" not in log_text:
+        return None
+    trainable, total = (int(x.replace(",", "")) for x in found.groups())
+    parts = {"masters_fp32": 4 * trainable, "gradients_fp32": 4 * trainable, "adamw_state": 8 * trainable,
+             "frozen_bf16": 2 * (total - trainable), "reference_bf16": 2 * total}
+    parts = {name: size / 2**30 for name, size in parts.items()}
+    return {**parts, "total": sum(parts.values())}
+
+
+def folders_and_env(args) -> tuple[Path, Path, dict]:
+    """args.work (with logs/) and args.out created; the subprocesses' environment with the repository importable."""
+    work, out = Path(args.work), Path(args.out)
+    (work / "logs").mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
+    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)  # keep carried packages (/tmp/site)
+    return work, out, dict(os.environ, PYTHONUNBUFFERED="1", TOKENIZERS_PARALLELISM="false", PYTHONPATH=path)
+
+
+def gpu_slug(info: dict) -> str:
+    return "cpu" if not info["gpu"] else info["gpu"].split(",")[0].lower().replace("nvidia", "").strip().split()[0]
+
+
+def preparation(results: dict, work: Path, env: dict):
+    """A runner for the preparation commands: logged under work/logs, timed into results["prepare_s"], fatal on failure."""
+    def step(name: str, command: list[str]) -> None:
+        code, seconds = run_logged(command, work / "logs" / f"{name}.log", env)
+        results["prepare_s"][name] = seconds
+        if code:
+            raise SystemExit(f"{name} failed (exit {code}): {work / 'logs' / f'{name}.log'}")
+        print(f"[{name}] {seconds:.0f} s", flush=True)
+    return step
+
+
+def checkpoint(step, work: Path, arch: str, tiny: bool) -> Path:
+    """The random-init checkpoint of `arch` under work, built unless there (reused between runs)."""
+    model = work / f"model-{arch}"
+    if not (model / "processor_config.json").exists():  # written last: a checkpoint cut off mid-write is built again
+        step("checkpoint", [sys.executable, "-m", "bench.checkpoint", "--arch", arch, "--out", str(model),
+                            *(["--device", "cpu"] if tiny else [])])
+    return model
+
+
 def machine() -> dict:
     import torch
     import transformers
@@ -140,7 +195,7 @@ def machine() -> dict:
             info[name] = None
     gpu = nvidia_smi("name,memory.total,driver_version")
     info["gpu"] = gpu[0] if gpu else None
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT)
+    commit = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True, text=True, cwd=ROOT)  # -dirty: uncommitted changes
     info["commit"] = commit.stdout.strip() or None
     return info
 
@@ -168,40 +223,38 @@ def markdown(results: dict) -> str:
                  f"{r['peak_memory_gb']:.1f}" if r.get("peak_memory_gb") else "-",
                  f"{gpu['util_mean_pct']:.0f}%" if gpu else "-", f"{stock / r['s_per_step']:.2f}x" if stock else "-"]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    lines += ["", f"**speedup** (stock s/step / defaults s/step): {results['speedup']:.2f}x" if results.get("speedup") else
+    lines += ["", f"**speedup** (stock s/step / defaults s/step, means of the timed steps): {results['speedup']:.2f}x"
+              + (f"; of the medians: {results['speedup_median']:.2f}x" if results.get("speedup_median") else "") if results.get("speedup") else
               "**speedup**: not measured (a run failed or was not asked for)", ""]
     for name, r in results["runs"].items():
         lines.append(f"- {name}: `{r.get('header') or 'no fast-path header line'}`")
+        if r.get("step_s_each"):
+            lines.append(f"  - seconds per step: {', '.join(f'{t:.1f}' for t in r['step_s_each'])} (the first untimed)")
+    for name, r in results["runs"].items():
+        fixed = r.get("fixed_memory_gb")
+        if fixed and r.get("peak_memory_gb"):
+            parts = ", ".join(f"{key} {value:.1f}" for key, value in fixed.items() if key != "total" and value)
+            lines.append(f"- memory, {name}: peak {r['peak_memory_gb']:.1f} GB = {fixed['total']:.1f} GB held whatever the path "
+                         f"({parts}; counted from the header) + {r['path_memory_gb']:.1f} GB taken by the path itself")
+    if results.get("path_memory_ratio"):
+        lines.append(f"- memory ratio (defaults / stock): peak {results['memory_ratio']:.2f}, the paths' own part "
+                     f"{results['path_memory_ratio']:.2f}")
     return "\n".join(lines) + "\n"
 
 
 def main(argv=None) -> int:
     args = parse(sys.argv[1:] if argv is None else argv)
-    work, out = Path(args.work), Path(args.out)
-    (work / "logs").mkdir(parents=True, exist_ok=True)
-    out.mkdir(parents=True, exist_ok=True)
+    work, out, env = folders_and_env(args)
     python = sys.executable
-    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)  # keep carried packages (/tmp/site)
-    env = dict(os.environ, PYTHONUNBUFFERED="1", TOKENIZERS_PARALLELISM="false", PYTHONPATH=path)
     arch = "tiny_qwen2_5_vl" if args.tiny else "qwen2_5_vl_3b"
     date = dt.datetime.now().strftime("%Y-%m-%d")
     info = machine()
-    gpu_slug = "cpu" if not info["gpu"] else info["gpu"].split(",")[0].lower().replace("nvidia", "").strip().split()[0]
-    label = f"{date}-e2e-{gpu_slug}{'-tiny' if args.tiny else ''}"
+    label = f"{date}-e2e-{gpu_slug(info)}{'-tiny' if args.tiny else ''}"
     results = {"suite": "actrep-e2e", "date": date, "label": label, "command": "python -m bench.e2e " + " ".join(sys.argv[1:] if argv is None else argv),
                "machine": info, "prepare_s": {}, "runs": {}, "speedup": None}
 
-    def step(name: str, command: list[str]) -> None:
-        code, seconds = run_logged(command, work / "logs" / f"{name}.log", env)
-        results["prepare_s"][name] = seconds
-        if code:
-            raise SystemExit(f"{name} failed (exit {code}): {work / 'logs' / f'{name}.log'}")
-        print(f"[{name}] {seconds:.0f} s", flush=True)
-
-    model = work / f"model-{arch}"
-    if not (model / "config.json").exists():
-        device = ["--device", "cpu"] if args.tiny else []
-        step("checkpoint", [python, "-m", "bench.checkpoint", "--arch", arch, "--out", str(model), *device])
+    step = preparation(results, work, env)
+    model = checkpoint(step, work, arch, args.tiny)
     videos_per_step = 2  # the recipe's
     seconds, fps = 8, 8  # 8 s clips at 8 fps; GRPO samples --frames of them evenly (all 64 at the default)
     videos = work / f"synth-{args.size}"
@@ -237,7 +290,9 @@ def main(argv=None) -> int:
         record = {"exit": code, "wall_s": seconds, "header": header, "log": str(log), "flags": RUNS[name]}
         rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()] if (run_dir / "metrics.jsonl").exists() else []
         if code == 0 and rows:
-            record.update(summarise(rows, args.steps), gpu=sampler.timed(args.steps))
+            record.update(summarise(rows, args.steps), gpu=sampler.timed(args.steps), fixed_memory_gb=fixed_memory_gb(text))
+            if record["fixed_memory_gb"] and record["peak_memory_gb"]:
+                record["path_memory_gb"] = record["peak_memory_gb"] - record["fixed_memory_gb"]["total"]
         else:
             record["error_tail"] = text[-3000:]
         results["runs"][name] = record
@@ -247,8 +302,12 @@ def main(argv=None) -> int:
     stock, fast = (results["runs"].get(n, {}).get("s_per_step") for n in ("stock", "defaults"))
     if stock and fast:
         results["speedup"] = stock / fast
+        # the stock step swings with HF generate's host-bound decoding (21-45 s in one run): the median ratio beside the mean's
+        results["speedup_median"] = results["runs"]["stock"]["s_per_step_median"] / results["runs"]["defaults"]["s_per_step_median"]
         peaks = [results["runs"][n].get("peak_memory_gb") for n in ("stock", "defaults")]
         results["memory_ratio"] = peaks[1] / peaks[0] if all(peaks) else None
+        own = [results["runs"][n].get("path_memory_gb") for n in ("stock", "defaults")]
+        results["path_memory_ratio"] = own[1] / own[0] if all(own) else None
     json_path, md_path = save()
     print(f"\nresults: {json_path} and {md_path}\n\n" + markdown(results), flush=True)
     return 0 if all(r["exit"] == 0 for r in results["runs"].values()) else 1

@@ -36,6 +36,14 @@ ARCHS = {
         vision=dict(depth=32, hidden_size=1280, num_heads=16, intermediate_size=3420, out_hidden_size=2048, window_size=112,
                     fullatt_block_indexes=[7, 15, 23, 31], tokens_per_second=2, patch_size=14, hidden_act="silu"),
         note="Qwen/Qwen2.5-VL-3B-Instruct sizes"),
+    "qwen2_5_vl_7b": Arch(
+        "qwen2_5_vl_7b", "qwen2_5_vl",
+        text=dict(hidden_size=3584, num_hidden_layers=28, num_attention_heads=28, num_key_value_heads=4, intermediate_size=18944,
+                  rope_theta=1_000_000.0, mrope_section=[16, 24, 24], max_position_embeddings=128000, rms_norm_eps=1e-6,
+                  tie_word_embeddings=False),
+        vision=dict(depth=32, hidden_size=1280, num_heads=16, intermediate_size=3420, out_hidden_size=3584, window_size=112,
+                    fullatt_block_indexes=[7, 15, 23, 31], tokens_per_second=2, patch_size=14, hidden_act="silu"),
+        note="Qwen/Qwen2.5-VL-7B-Instruct sizes (untied embeddings, unlike the 3B)"),
     "qwen3_vl_4b": Arch(
         "qwen3_vl_4b", "qwen3_vl",
         text=dict(hidden_size=2560, num_hidden_layers=36, num_attention_heads=32, num_key_value_heads=8, head_dim=128,
@@ -67,16 +75,17 @@ def build_config(arch: Arch, attn_implementation: str = "sdpa"):
 
     text = dict(arch.text)
     rope = {"rope_type": "default", "rope_theta": text.pop("rope_theta"), "mrope_section": text.pop("mrope_section")}
+    tie = text.pop("tie_word_embeddings", True)
     if arch.family == "qwen3_vl":
         rope["mrope_interleaved"] = True
-    text.update(vocab_size=151936, rope_parameters=rope, tie_word_embeddings=True, bos_token_id=PAD, eos_token_id=IM_END,
+    text.update(vocab_size=151936, rope_parameters=rope, tie_word_embeddings=tie, bos_token_id=PAD, eos_token_id=IM_END,
                 pad_token_id=PAD, hidden_act="silu")
     if arch.family == "qwen2_5_vl":
         text.setdefault("head_dim", text["hidden_size"] // text["num_attention_heads"])
     vision = dict(arch.vision, spatial_merge_size=2, temporal_patch_size=2, in_channels=3)
     config_class = transformers.Qwen2_5_VLConfig if arch.family == "qwen2_5_vl" else transformers.Qwen3VLConfig
     config = config_class(text_config=text, vision_config=vision, image_token_id=151655, video_token_id=VIDEO_PAD,
-                          vision_start_token_id=VISION_START, vision_end_token_id=VISION_END, tie_word_embeddings=True)
+                          vision_start_token_id=VISION_START, vision_end_token_id=VISION_END, tie_word_embeddings=tie)
     config._attn_implementation = attn_implementation
     for sub in (config, config.text_config, config.vision_config):
         sub._attn_implementation = attn_implementation

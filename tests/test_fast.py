@@ -206,6 +206,54 @@ def test_prefill_once_decoding_gives_hf_greedy_tokens(family):
     assert torch.equal(decoder.generate(prefix, 2, stopping), _hf_greedy(model, batch, features, 2, 10, eos))
 
 
+def _one_video(batch, i):
+    """Row i of a left-padded batch as a batch of its own, padding dropped (its own prompt length)."""
+    keep = batch["attention_mask"][i].bool()
+    one = {key: batch[key][i:i + 1][:, keep] for key in ("input_ids", "attention_mask", "mm_token_type_ids") if key in batch}
+    one.update({key: batch[key][i:i + 1] for key in ("video_grid_thw", "second_per_grid_ts") if key in batch})
+    return one
+
+
+def test_prompt_lengths_in_one_bucket_share_one_decoder_state():
+    """Prompts a few tokens apart reuse one set of buffers (one CUDA graph, one compile) and still decode HF's tokens."""
+    from actrep.fast.decode import FastDecoder, SamplingConfig, prefill
+    from actrep.fast.features import select_features
+    from actrep.fast.vision_attention import video_features
+
+    model, batch = tiny_model("qwen2_5_vl"), two_video_batch("qwen2_5_vl")
+    features = video_features(model, batch["pixel_values_videos"], batch["video_grid_thw"])
+    decoder = FastDecoder(model, length_bucket=512)
+    forced = SamplingConfig(10, do_sample=False, min_new_tokens=10, eos_token_id=151645, pad_token_id=151643)
+    lengths = []
+    for i in range(2):
+        one, own = _one_video(batch, i), select_features(features, [i])["video"]
+        prefix = prefill(model, one, own)
+        assert prefix.valid is None  # no left padding: only the bucket's tail is masked
+        lengths.append(prefix.length)
+        assert torch.equal(decoder.generate(prefix, 2, forced), _hf_greedy(model, one, own, 2, 10, 151645))
+    assert lengths[0] != lengths[1] and decoder.bucketed(lengths[0]) == decoder.bucketed(lengths[1])
+    assert len(decoder._states) == 1
+
+
+def test_float32_weights_decode_in_the_autocast_dtype():
+    """A run with float32 master weights under bf16 autocast decodes with bf16 copies (as HF generate under
+    autocast computes), not in float32 at twice the weight traffic: the dtype is read before autocast is switched off."""
+    from actrep.fast.decode import FastDecoder, SamplingConfig, prefill
+    from actrep.fast.vision_attention import video_features
+
+    model, batch = tiny_model("qwen2_5_vl"), two_video_batch("qwen2_5_vl")
+    assert model.lm_head.weight.dtype == torch.float32
+    decoder = FastDecoder(model)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        features = video_features(model, batch["pixel_values_videos"], batch["video_grid_thw"])
+        prefix = prefill(model, batch, features)
+        tokens = decoder.generate(prefix, 2, SamplingConfig(6, do_sample=False, min_new_tokens=6, pad_token_id=151643))
+    assert tokens.shape == (4, 6)
+    assert decoder._dtype == torch.bfloat16 and decoder._weights[0]["wq"].dtype == torch.bfloat16
+    decoder.generate(prefill(model, batch, features), 2, SamplingConfig(6, do_sample=False, min_new_tokens=6, pad_token_id=151643))
+    assert decoder._dtype == torch.float32  # no autocast: the weights' own dtype
+
+
 def test_sampling_follows_the_distribution_and_filters():
     from actrep.fast.decode_math import SamplingConfig, sample_tokens
 
@@ -238,7 +286,7 @@ def _grpo_run(checkpoint, data, out, *extra):
     argv = ["--model_name_or_path", str(checkpoint), "--train_data", str(data), "--output_dir", str(out), "--num_generations", "3",
             "--videos_per_step", "2", "--max_completion_length", "5", "--report_to", "none", "--learning_rate", "1e-3",
             "--save_steps", "1000", "--dataloader_num_workers", "1", "--max_steps", "1", "--beta", "0", "--num_iterations", "2",
-            "--micro_batch_size", "3", "--fps", "4", "--max_frames", "8", "--min_pixels", "784", "--max_pixels", "3136", *extra]
+            "--micro_batch_size", "2", "--fps", "4", "--max_frames", "8", "--min_pixels", "784", "--max_pixels", "3136", *extra]
     parsed = parse_config([GRPOArguments, DataArguments, TuningArguments, ModelArguments, VideoSettings, PromptSettings], argv,
                           prog="test", defaults=grpo_defaults())
 
@@ -250,7 +298,8 @@ def _grpo_run(checkpoint, data, out, *extra):
 
 def test_grpo_defaults_give_the_stock_update(tiny_checkpoints, cot_data, tmp_path, monkeypatch, capsys):
     """The default (auto) path against the stock path on the same rollouts (both decode with the fast decoder,
-    same seed; its tokens are checked against HF's below): same loss terms, same update, compared as SGD weight
+    same seed; its tokens are checked against HF's below; micro-batches of 2 completions there, of whole groups of 3
+    here): same loss terms, same update, compared as SGD weight
     deltas (AdamW's per-element normalisation would turn float-rounding differences of ~0 gradients into +-lr steps)."""
     from safetensors.torch import load_file
 
@@ -261,7 +310,7 @@ def test_grpo_defaults_give_the_stock_update(tiny_checkpoints, cot_data, tmp_pat
            "off: vision attention (--fast_path false); shared-prefix log-probs (--fast_path false)" in capsys.readouterr().out
     fast = _grpo_run(checkpoint, cot_data, tmp_path / "fast")
     assert "fast path: vision features once per video, vision attention batched, decode fast (prefill once, eager steps: " \
-           "no CUDA graphs on a CPU), log-probs shared prefix (lean LM head)\n" in capsys.readouterr().out
+           "no CUDA graphs on a CPU), log-probs shared prefix (lean LM head, 3 completions per micro-batch)\n" in capsys.readouterr().out
     for key in ("reward/mean", "clip_ratio/region", "entropy"):  # old-policy pass included (num_iterations 2)
         assert fast[key] == pytest.approx(plain[key], rel=1e-4, abs=1e-6), key
     start = load_file(checkpoint / "model.safetensors")
@@ -287,7 +336,16 @@ def _launch(**changes):
 def _args(**changes):
     from types import SimpleNamespace
 
-    return SimpleNamespace(**{**dict(fast_path=True, fast_vision_attention="auto", fast_decode="auto", shared_prefix="auto"), **changes})
+    return SimpleNamespace(**{**dict(fast_path=True, fast_vision_attention="auto", fast_decode="auto", shared_prefix="auto",
+                                     micro_batch_size=4, num_generations=8, loss_type="dapo"), **changes})
+
+
+def test_shared_prefix_micro_batches_hold_whole_groups():
+    from actrep.train.grpo_fast import micro_batch_rows
+
+    assert [micro_batch_rows(m, 8, True, "dapo") for m in (1, 4, 8, 9, 16)] == [8, 8, 8, 16, 16]
+    assert micro_batch_rows(4, 8, False, "dapo") == 4  # per-sequence forwards: as given
+    assert micro_batch_rows(4, 8, True, "bnpo") == 4  # normalised per micro-batch: the chunking is part of the loss
 
 
 @pytest.mark.parametrize("launch, on, off", [

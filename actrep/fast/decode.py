@@ -111,9 +111,9 @@ def _last_prompt_position(model, kwargs, mask) -> torch.Tensor:
 
 
 class _State:
-    """Static buffers of one (videos, G, prompt length, steps, padding) shape, and its captured graph."""
+    """Static buffers of one (videos, G, prompt-length bucket, steps) shape, and its captured graph."""
 
-    def __init__(self, decoder: "FastDecoder", videos: int, group: int, length: int, steps: int, padded: bool):
+    def __init__(self, decoder: "FastDecoder", videos: int, group: int, length: int, steps: int):
         device, L = decoder.device, len(decoder.layers)
         kv, d = decoder.kv_heads, decoder.head_dim
         rows = videos * group
@@ -122,7 +122,7 @@ class _State:
         self.values = [torch.zeros(videos, kv, group, steps, d, device=device) for _ in range(L)]
         self.prefix_keys = [torch.zeros(videos, kv, length, d, device=device) for _ in range(L)]
         self.prefix_values = [torch.zeros(videos, kv, length, d, device=device) for _ in range(L)]
-        self.prefix_bias = torch.zeros(videos, 1, 1, length, device=device) if padded else None
+        self.prefix_bias = torch.zeros(videos, 1, 1, length, device=device)  # 0 / -inf: left padding and the bucket's tail
         self.tokens = torch.zeros(rows, dtype=torch.long, device=device)
         self.position = torch.zeros(rows, dtype=torch.long, device=device)
         self.step = torch.zeros(1, dtype=torch.long, device=device)
@@ -142,7 +142,8 @@ class FastDecoder:
         tokens = decoder.generate(prefix, num_generations=8, config=SamplingConfig(256, min_new_tokens=256))
     """
 
-    def __init__(self, model, *, cuda_graph: bool | None = None, compile: bool = False, max_cached_shapes: int = 2):
+    def __init__(self, model, *, cuda_graph: bool | None = None, compile: bool = False, max_cached_shapes: int = 2,
+                 length_bucket: int = 256):
         base = _base(model)
         _, lm, lm_head = model_parts(model)
         self.model, self.lm, self.lm_head = model, lm, lm_head
@@ -156,6 +157,10 @@ class FastDecoder:
         self.cuda_graph = self.device.type == "cuda" if cuda_graph is None else (cuda_graph and self.device.type == "cuda")
         self.compile_requested = compile
         self.max_cached_shapes = max_cached_shapes
+        # Prompt lengths vary by a few tokens between videos (timestamps, frame counts): buffers sized to the next
+        # multiple of `length_bucket` (the tail masked) let one captured graph and one compiled kernel serve them
+        # all, instead of a capture and a recompile (~2 s at 3B) whenever the length changes.
+        self.length_bucket = length_bucket
         self._states: dict[tuple, _State] = {}
         self._cast: dict[int, torch.Tensor] = {}
         self._eager_math()
@@ -206,9 +211,9 @@ class FastDecoder:
             cached = self._cast[id(tensor)] = torch.empty(tensor.shape, dtype=dtype, device=tensor.device)
         return cached.copy_(tensor.detach())
 
-    def _load_weights(self) -> tuple:
-        """Per-layer weight tuples in the compute dtype (parameters themselves when already in it)."""
-        self._dtype = self.compute_dtype()
+    def _load_weights(self, dtype: torch.dtype) -> tuple:
+        """Per-layer weight tuples in `dtype` (parameters themselves when already in it)."""
+        self._dtype = dtype
         self._embed = self._w(self.lm.embed_tokens.weight)
         self._norm = (self._w(self.lm.norm.weight), self.lm.norm.variance_epsilon)
         self._head = (self._w(self.lm_head.weight), self._w(getattr(self.lm_head, "bias", None)))
@@ -272,14 +277,17 @@ class FastDecoder:
             self._step(s, config)
         s.graph = graph
 
+    def bucketed(self, length: int) -> int:
+        return -(-length // self.length_bucket) * self.length_bucket
+
     def _state(self, prefix: Prefix, group: int, steps: int, config: SamplingConfig, fingerprint) -> _State:
-        key = (prefix.videos, group, prefix.length, steps, prefix.valid is not None, config.do_sample, config.temperature,
+        key = (prefix.videos, group, self.bucketed(prefix.length), steps, config.do_sample, config.temperature,
                config.top_k, config.top_p, config.min_new_tokens, config.eos_token_id, config.pad_token_id)
         state = self._states.pop(key, None)
         if state is None:
             while len(self._states) >= self.max_cached_shapes:
                 self._states.pop(next(iter(self._states)))
-            state = _State(self, prefix.videos, group, prefix.length, steps, prefix.valid is not None)
+            state = _State(self, prefix.videos, group, self.bucketed(prefix.length), steps)
         self._states[key] = state  # most recently used last
         if state.ready and (state.graph is None if not self.cuda_graph else state.fingerprint == fingerprint):
             return state
@@ -317,16 +325,20 @@ class FastDecoder:
         """[V*G, <= max_new_tokens] tokens, rows grouped by video (repeat_interleave order), pad after EOS;
         stops early (checked every `check_every` steps) once every row has ended."""
         group, steps = num_generations, config.max_new_tokens
+        dtype = self.compute_dtype()  # read before autocast is switched off below: float32 masters decode in bf16
         with torch.no_grad(), torch.autocast(self.device.type, enabled=False):
-            fingerprint = self._load_weights()
+            fingerprint = self._load_weights(dtype)
             state = self._state(prefix, group, steps, config, fingerprint)
             self.mode = ("cuda_graph" if state.graph is not None else "eager") + (
                 "+compile" if self._pre is not pre_attention else "")
+            length = prefix.length
             for index in range(len(self.layers)):
-                state.prefix_keys[index].copy_(prefix.keys[index])
-                state.prefix_values[index].copy_(prefix.values[index])
-            if state.prefix_bias is not None:
-                state.prefix_bias.copy_(torch.where(prefix.valid, 0.0, -math.inf).view(prefix.videos, 1, 1, -1))
+                for buffer, source in ((state.prefix_keys[index], prefix.keys[index]), (state.prefix_values[index], prefix.values[index])):
+                    buffer[:, :, :length].copy_(source)
+                    buffer[:, :, length:].zero_()
+            valid = torch.zeros(prefix.videos, state.length, dtype=torch.bool, device=self.device)
+            valid[:, :length] = True if prefix.valid is None else prefix.valid
+            state.prefix_bias.copy_(torch.where(valid, 0.0, -math.inf).view(prefix.videos, 1, 1, -1))
             state.position.copy_(prefix.next_position.repeat_interleave(group))
             state.step.zero_()
             state.finished.zero_()

@@ -59,6 +59,7 @@ class FastPath:
     cuda_graphs: bool
     vision_once: bool
     off: dict[str, str] = field(default_factory=dict)  # piece -> why it is off
+    micro_batch_rows: int = 0  # completions per log-prob / training forward (micro_batch_rows())
 
     def header(self) -> str:
         on = ["vision features once per video" if self.vision_once else "vision features recomputed per pass (trainable vision side)"]
@@ -67,7 +68,7 @@ class FastPath:
         if self.decode:
             on.append("decode fast (prefill once, " + ("CUDA graphs)" if self.cuda_graphs else "eager steps: no CUDA graphs on a CPU)"))
         if self.shared_prefix:
-            on.append("log-probs shared prefix (lean LM head)")
+            on.append(f"log-probs shared prefix (lean LM head, {self.micro_batch_rows} completions per micro-batch)")
         line = "fast path: " + ", ".join(on)
         if self.off:
             line += "; off: " + "; ".join(f"{piece} ({why})" for piece, why in self.off.items())
@@ -100,6 +101,17 @@ def _obstacles(launch: Launch) -> dict[str, str | None]:
     return {"fast_vision_attention": vision, "fast_decode": decode, "shared_prefix": prefix}
 
 
+def micro_batch_rows(micro_batch_size: int, group: int, shared_prefix: bool, loss_type: str) -> int:
+    """Completions per forward. The shared-prefix forward runs a group's prompt once per micro-batch that holds
+    any of its completions, and the prompt is most of the tokens (~4.7K of ~7K at G = 8 x 256), so there a
+    micro-batch holds whole groups: micro_batch_size rounded up to a multiple of G. The loss and gradients are
+    the same for every chunking except bnpo, which normalises by each micro-batch's own tokens (as TRL's does):
+    bnpo keeps micro_batch_size as given."""
+    if not shared_prefix or loss_type == "bnpo":
+        return micro_batch_size
+    return -(-micro_batch_size // group) * group
+
+
 def resolve_fast_path(args, launch: Launch) -> FastPath:
     """The pieces this run uses: auto -> on unless an obstacle (or --fast_path false); true with an obstacle -> error."""
     obstacles = _obstacles(launch)
@@ -117,4 +129,5 @@ def resolve_fast_path(args, launch: Launch) -> FastPath:
             off[piece] = reason
     return FastPath(vision_attention=chosen["fast_vision_attention"], decode=chosen["fast_decode"],
                     shared_prefix=chosen["shared_prefix"], cuda_graphs=launch.cuda, vision_once=not launch.vision_trainable,
-                    off=off)
+                    off=off, micro_batch_rows=micro_batch_rows(args.micro_batch_size, args.num_generations,
+                                                               chosen["shared_prefix"], args.loss_type))
