@@ -124,3 +124,29 @@ def test_zero_std_groups_are_found_per_group_with_batch_scaling(tiny_checkpoints
         constant = sum(c % 2 == 0 for c in counts[::4])
         assert record["groups/zero_std_share"] == constant / 2
         assert record["groups/trained_sequences"] == 4 * (2 - constant)
+
+
+def test_train_embeddings_false_freezes_the_token_table_and_trains_the_rest(tiny_checkpoints, cot_data, tmp_path):
+    from safetensors.torch import load_file
+
+    from actrep.config import parse_config
+    from actrep.models.registry import ModelArguments
+    from actrep.prompts import PromptSettings
+    from actrep.train.common import TuningArguments
+    from actrep.train.data import DataArguments
+    from actrep.train.grpo import GRPOArguments, grpo_defaults
+    from actrep.video import VideoSettings
+
+    checkpoint = tiny_checkpoints["qwen2_5_vl"]
+    argv = ["--model_name_or_path", str(checkpoint), "--train_data", str(cot_data), "--output_dir", str(tmp_path / "frozen"),
+            "--num_generations", "4", "--videos_per_step", "2", "--max_completion_length", "6", "--report_to", "none",
+            "--learning_rate", "1e-3", "--save_steps", "1000", "--max_steps", "1", "--warmup_ratio", "0", "--beta", "0", "--save_dtype", "float32",
+            "--train_embeddings", "false", *VIDEO_FLAGS]
+    parsed = parse_config([GRPOArguments, DataArguments, TuningArguments, ModelArguments, VideoSettings, PromptSettings], argv,
+                          prog="test", defaults=grpo_defaults())
+    grpo_loop.train(*parsed, reward_funcs=[("spread", lambda completions, **columns: [float(len(c)) for c in completions], 1.0)])
+    start, trained = load_file(checkpoint / "model.safetensors"), load_file(tmp_path / "frozen" / "model.safetensors")
+    tables = [name for name in start if "embed_tokens" in name or "lm_head" in name]
+    assert tables and all(torch.equal(trained[name], start[name]) for name in tables)
+    moved = [name for name in start if name not in tables and ".layers." in name and not torch.equal(trained[name], start[name])]
+    assert len(moved) > 5

@@ -18,6 +18,8 @@ class TuningArguments(PrecisionArguments):
 
     train_vision: bool = option(False, help="Train the vision tower (frozen by default).")
     train_merger: bool = option(True, help="Train the vision-to-language merger/projector (and Qwen3-VL's deepstack mergers).")
+    train_embeddings: bool = option(True, help="Train the token embeddings and the LM head (tied in small models). false: both "
+                                               "frozen (less optimiser memory; on a tiny model most weights are this table).")
     use_lora: bool = option(False, help="Train LoRA adapters on the language model instead of all its weights.")
     lora_r: int = option(16, help="LoRA rank.")
     lora_alpha: int = option(32, help="LoRA alpha.")
@@ -39,13 +41,17 @@ def vision_parts(model):
 
 
 def apply_freezing(model, args: TuningArguments) -> None:
-    """Vision tower frozen unless --train_vision; merger trainable unless --train_merger false."""
+    """Vision tower frozen unless --train_vision; merger trainable unless --train_merger false; token embeddings and
+    LM head frozen with --train_embeddings false."""
     visual, mergers = vision_parts(model)
     for param in visual.parameters():
         param.requires_grad = args.train_vision
     for merger in mergers:
         for param in merger.parameters():
             param.requires_grad = args.train_vision or args.train_merger
+    if not args.train_embeddings:
+        for table in (model.get_input_embeddings(), model.get_output_embeddings()):
+            table.weight.requires_grad = False
 
 
 def apply_lora(model, args: TuningArguments):
