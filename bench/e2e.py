@@ -15,6 +15,9 @@ the run's metrics.jsonl; the first step (warm-up: compilation, CUDA graph captur
 left out of the averages. GPU utilisation is sampled with nvidia-smi in a background thread while
 the timed steps run. Results: <out>/<date>-e2e-<gpu>.json and .md (copied to $OUT when set), with
 `speedup` = stock s/step / defaults s/step.
+--runs stock,defaults,trl adds TRL's GRPOTrainer on the same checkpoint, clips, prompt, rewards and batch
+(bench.trl_grpo): what users would pick instead. Its log-prob passes never see the video (DESIGN.md), so
+its s/step is of a step that trains the wrong thing; it has no phases (shown as "-").
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ if str(ROOT) not in sys.path:
 from bench.report import save_results  # noqa: E402 - after the repository root is importable
 RECIPE = "recipes/grpo_qwen2_5_vl.yaml"
 RUNS = {"stock": ["--fast_path", "false"], "defaults": []}
+KINDS = [*RUNS, "trl"]  # trl: bench.trl_grpo, opt-in
 
 
 def parse(argv):
@@ -49,13 +53,13 @@ def parse(argv):
     p.add_argument("--max_completion_length", type=int, default=None, help="tokens per rollout (default 256; tiny 8)")
     p.add_argument("--frames", type=int, default=None, help="frames per video (default 64; tiny 8)")
     p.add_argument("--size", type=int, default=None, help="frame side in pixels (default 336; tiny 112)")
-    p.add_argument("--runs", default="stock,defaults", help="which runs, in order: stock,defaults")
+    p.add_argument("--runs", default="stock,defaults", help="which runs, in order, of stock,defaults,trl (trl: TRL's GRPOTrainer, opt-in)")
     p.add_argument("--work", default=None, help="checkpoint, videos and runs (default /tmp/actrep-e2e[-tiny]; reused)")
     p.add_argument("--out", default=None, help="results folder (default bench/results; tiny: WORK/results)")
     args = p.parse_args(argv)
     defaults = dict(steps=2 if args.tiny else 4, max_completion_length=8 if args.tiny else 256, frames=8 if args.tiny else 64,
                     size=112 if args.tiny else 336, work="/tmp/actrep-e2e" + ("-tiny" if args.tiny else ""))
-    return finish_args(p, args, defaults, "runs", RUNS)
+    return finish_args(p, args, defaults, "runs", KINDS)
 
 
 def finish_args(parser, args, defaults: dict, selection: str, choices) -> argparse.Namespace:
@@ -217,9 +221,9 @@ def markdown(results: dict) -> str:
         if "s_per_step" not in r:
             lines.append(f"| {name} | failed (exit {r.get('exit')}): see {r.get('log')} |" + " |" * 10)
             continue
-        p, gpu = r["phases_s"], r.get("gpu") or {}
-        cells = [f"{r['s_per_step']:.2f}", *(f"{p[k]:.2f}" for k in ("vision", "decode", "scoring", "logps", "optimisation")),
-                 f"{r['completion_tokens_per_s']:.0f}", f"{r['tokens_per_s']:.0f}",
+        p, gpu = r.get("phases_s") or {}, r.get("gpu") or {}  # the trl run has no phases and no prompt-token count
+        cells = [f"{r['s_per_step']:.2f}", *(f"{p[k]:.2f}" if k in p else "-" for k in ("vision", "decode", "scoring", "logps", "optimisation")),
+                 *(f"{r[k]:.0f}" if r.get(k) else "-" for k in ("completion_tokens_per_s", "tokens_per_s")),
                  f"{r['peak_memory_gb']:.1f}" if r.get("peak_memory_gb") else "-",
                  f"{gpu['util_mean_pct']:.0f}%" if gpu else "-", f"{stock / r['s_per_step']:.2f}x" if stock else "-"]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
@@ -227,7 +231,7 @@ def markdown(results: dict) -> str:
               + (f"; of the medians: {results['speedup_median']:.2f}x" if results.get("speedup_median") else "") if results.get("speedup") else
               "**speedup**: not measured (a run failed or was not asked for)", ""]
     for name, r in results["runs"].items():
-        lines.append(f"- {name}: `{r.get('header') or 'no fast-path header line'}`")
+        lines.append(f"- {name}: {r['note']}" if r.get("note") else f"- {name}: `{r.get('header') or 'no fast-path header line'}`")
         if r.get("step_s_each"):
             lines.append(f"  - seconds per step: {', '.join(f'{t:.1f}' for t in r['step_s_each'])} (the first untimed)")
     for name, r in results["runs"].items():
@@ -269,7 +273,9 @@ def main(argv=None) -> int:
                  "--save_steps", "100000", "--report_to", "none", "--log_completions_steps", "0"]
     results["settings"] = {"recipe": RECIPE, "arch": arch, "frames": args.frames, "size": args.size, "num_generations": 8,
                            "videos_per_step": videos_per_step, "max_completion_length": args.max_completion_length,
-                           "steps": args.steps, "overrides": overrides, "runs": {name: RUNS[name] for name in args.runs}}
+                           "steps": args.steps, "overrides": overrides, "runs": {name: RUNS.get(name, "bench.trl_grpo") for name in args.runs}}
+    trl_args = ["--model", str(model), "--videos", str(videos), "--steps", str(args.steps), "--frames", str(args.frames),
+                "--size", str(args.size), "--seconds", str(seconds), "--max_completion_length", str(args.max_completion_length)]
 
     def save():
         return save_results(out, label, results, markdown(results))
@@ -277,8 +283,11 @@ def main(argv=None) -> int:
     for name in args.runs:
         run_dir = work / "runs" / name
         shutil.rmtree(run_dir, ignore_errors=True)
-        command = [python, "-m", "actrep", "grpo", "--config", RECIPE, "--model_name_or_path", str(model), "--train_data", str(videos),
-                   "--output_dir", str(run_dir), *overrides, *RUNS[name]]
+        if name == "trl":
+            command = [python, "-m", "bench.trl_grpo", *trl_args, "--output_dir", str(run_dir)]
+        else:
+            command = [python, "-m", "actrep", "grpo", "--config", RECIPE, "--model_name_or_path", str(model), "--train_data", str(videos),
+                       "--output_dir", str(run_dir), *overrides, *RUNS[name]]
         sampler = GPUSampler(run_dir / "metrics.jsonl")
         sampler.start()
         log = work / "logs" / f"grpo-{name}.log"
@@ -287,9 +296,11 @@ def main(argv=None) -> int:
         sampler.join()
         text = log.read_text(errors="replace")
         header = next((line for line in text.splitlines() if line.startswith("fast path:")), None)
-        record = {"exit": code, "wall_s": seconds, "header": header, "log": str(log), "flags": RUNS[name]}
+        record = {"exit": code, "wall_s": seconds, "header": header, "log": str(log), "flags": RUNS.get(name, trl_args)}
         rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()] if (run_dir / "metrics.jsonl").exists() else []
-        if code == 0 and rows:
+        if code == 0 and name == "trl" and (run_dir / "summary.json").exists():
+            record.update(json.loads((run_dir / "summary.json").read_text()), exit=code, gpu=sampler.timed(args.steps))
+        elif code == 0 and rows:
             record.update(summarise(rows, args.steps), gpu=sampler.timed(args.steps), fixed_memory_gb=fixed_memory_gb(text))
             if record["fixed_memory_gb"] and record["peak_memory_gb"]:
                 record["path_memory_gb"] = record["peak_memory_gb"] - record["fixed_memory_gb"]["total"]
