@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     from bench.models import ARCHS, build_model, parameter_counts
 
     parser = argparse.ArgumentParser(prog="python -m bench.checkpoint", description=__doc__.splitlines()[0])
-    parser.add_argument("--arch", default="qwen2_5_vl_3b", choices=[a for a in ARCHS if not a.startswith("tiny")] + ["tiny_qwen2_5_vl"])
+    parser.add_argument("--arch", default="qwen2_5_vl_3b", choices=list(ARCHS))
     parser.add_argument("--out", required=True)
     parser.add_argument("--dtype", default="bfloat16", choices=["bfloat16", "float32"])
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")

@@ -2,6 +2,7 @@
 
     python -m bench.e2e            # one GPU: random-init Qwen2.5-VL-3B, 64 frames at 336x336, ~6-8 min on an H100
     python -m bench.e2e --tiny     # the same steps on a toy model and small clips, on the CPU (~2 min)
+    python -m bench.e2e --family qwen3_vl    # random-init Qwen3-VL-4B with recipes/grpo_qwen3_vl.yaml
 
 1. a random-init checkpoint with the real configuration, tokenizer and processor (bench.checkpoint);
 2. synthetic videos (`actrep synth`), as many as the steps need;
@@ -41,7 +42,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.report import save_results  # noqa: E402 - after the repository root is importable
-RECIPE = "recipes/grpo_qwen2_5_vl.yaml"
+FAMILIES = {"qwen2_5_vl": "qwen2_5_vl_3b", "qwen3_vl": "qwen3_vl_4b"}  # --family -> the architecture measured (tiny: tiny_<family>)
 RUNS = {"stock": ["--fast_path", "false"], "defaults": []}
 KINDS = [*RUNS, "trl"]  # trl: bench.trl_grpo, opt-in
 
@@ -53,6 +54,8 @@ def parse(argv):
     p.add_argument("--max_completion_length", type=int, default=None, help="tokens per rollout (default 256; tiny 8)")
     p.add_argument("--frames", type=int, default=None, help="frames per video (default 64; tiny 8)")
     p.add_argument("--size", type=int, default=None, help="frame side in pixels (default 336; tiny 112)")
+    p.add_argument("--family", default="qwen2_5_vl", choices=list(FAMILIES),
+                   help="qwen2_5_vl: Qwen2.5-VL-3B with recipes/grpo_qwen2_5_vl.yaml; qwen3_vl: Qwen3-VL-4B with recipes/grpo_qwen3_vl.yaml")
     p.add_argument("--runs", default="stock,defaults", help="which runs, in order, of stock,defaults,trl (trl: TRL's GRPOTrainer, opt-in)")
     p.add_argument("--work", default=None, help="checkpoint, videos and runs (default /tmp/actrep-e2e[-tiny]; reused)")
     p.add_argument("--out", default=None, help="results folder (default bench/results; tiny: WORK/results)")
@@ -250,10 +253,12 @@ def main(argv=None) -> int:
     args = parse(sys.argv[1:] if argv is None else argv)
     work, out, env = folders_and_env(args)
     python = sys.executable
-    arch = "tiny_qwen2_5_vl" if args.tiny else "qwen2_5_vl_3b"
+    arch = f"tiny_{args.family}" if args.tiny else FAMILIES[args.family]
+    recipe = f"recipes/grpo_{args.family}.yaml"
     date = dt.datetime.now().strftime("%Y-%m-%d")
     info = machine()
-    label = f"{date}-e2e-{gpu_slug(info)}{'-tiny' if args.tiny else ''}"
+    family = "" if args.family == "qwen2_5_vl" else f"-{args.family}"
+    label = f"{date}-e2e-{gpu_slug(info)}{family}{'-tiny' if args.tiny else ''}"
     results = {"suite": "actrep-e2e", "date": date, "label": label, "command": "python -m bench.e2e " + " ".join(sys.argv[1:] if argv is None else argv),
                "machine": info, "prepare_s": {}, "runs": {}, "speedup": None}
 
@@ -271,7 +276,7 @@ def main(argv=None) -> int:
     overrides = ["--max_steps", str(args.steps), "--max_completion_length", str(args.max_completion_length), "--rcs", "false",
                  "--fps", str(args.frames / seconds), "--max_frames", str(args.frames), "--min_pixels", pixels, "--max_pixels", pixels,
                  "--save_steps", "100000", "--report_to", "none", "--log_completions_steps", "0"]
-    results["settings"] = {"recipe": RECIPE, "arch": arch, "frames": args.frames, "size": args.size, "num_generations": 8,
+    results["settings"] = {"recipe": recipe, "arch": arch, "frames": args.frames, "size": args.size, "num_generations": 8,
                            "videos_per_step": videos_per_step, "max_completion_length": args.max_completion_length,
                            "steps": args.steps, "overrides": overrides, "runs": {name: RUNS.get(name, "bench.trl_grpo") for name in args.runs}}
     trl_args = ["--model", str(model), "--videos", str(videos), "--steps", str(args.steps), "--frames", str(args.frames),
@@ -286,7 +291,7 @@ def main(argv=None) -> int:
         if name == "trl":
             command = [python, "-m", "bench.trl_grpo", *trl_args, "--output_dir", str(run_dir)]
         else:
-            command = [python, "-m", "actrep", "grpo", "--config", RECIPE, "--model_name_or_path", str(model), "--train_data", str(videos),
+            command = [python, "-m", "actrep", "grpo", "--config", recipe, "--model_name_or_path", str(model), "--train_data", str(videos),
                        "--output_dir", str(run_dir), *overrides, *RUNS[name]]
         sampler = GPUSampler(run_dir / "metrics.jsonl")
         sampler.start()
