@@ -28,6 +28,12 @@ class Description:
     scene: str  # completes "The video shows ..." (lower case, no final period)
     definition: str  # completes "One repetition of <name> is ..."
     name: str  # how the action is called in the sentence
+    # One repetition is a one-way move that the next repetition mirrors (there, then back: a box carried
+    # from one platform to the other): the picture repeats only every two repetitions. The training-free
+    # counter counts two repetitions per visual period for such actions where the video confirms the
+    # mirror (docs/periodicity.md, "Alternating actions"). A full swing of a pendulum is mirror-symmetric
+    # too, but its repetition is the whole cycle: not alternating.
+    alternating: bool = False
 
     def sentence(self) -> str:
         return f"The video shows {self.scene}. One repetition of {self.name} is {self.definition}."
@@ -77,6 +83,13 @@ SYNTHETIC: dict[str, tuple[str, str]] = {
                   "one full turn of the wheel: the coloured marker on the rim leaves its starting angle, goes once around and stops at the same angle"),
 }
 
+# Synthetic actions whose repetition is a one-way move mirrored by the next one (Description.alternating).
+# No RepCount-A class is: as defined in _REAL, each of their repetitions returns to where it started
+# (down and up, out and back, one both-arm rope wave, one full circle), so the picture repeats every
+# repetition. An action counted per side (alternating lunges, side shuffles, single-arm rope waves)
+# would be, once it is given a description here.
+ALTERNATING = frozenset({"box_transfer"})
+
 # spellings found in RepCount-A's annotations (``squant`` is a typo there)
 _ALIASES = {"squant": "squat", "jumpjack": "jumpingjack", "benchpressing": "benchpress"}
 
@@ -100,7 +113,8 @@ def _lookup(action: str, table) -> str | None:
 
 @functools.lru_cache(maxsize=1)
 def _synthetic() -> dict[str, Description]:
-    return {_key(a): Description(scene, definition, action_text(a)) for a, (scene, definition) in SYNTHETIC.items()}
+    return {_key(a): Description(scene, definition, action_text(a), a in ALTERNATING)
+            for a, (scene, definition) in SYNTHETIC.items()}
 
 
 def describe(action: str, synthetic: bool = False) -> Description:

@@ -12,9 +12,10 @@ was tuned on seed 1). Clips without repetitions report how often the answer is 0
 
 Renders the synthetic sets it needs with `actrep synth` (cached under --data_root, one directory per
 preset/seed/n), then per clip: decodes the frames once the way `actrep eval --baseline` does, counts
-them with the periodicity counter and with the naive baseline, and (pseudo-intervals) runs the
-counter constrained to the true count and scores its intervals against the true ones (mean IoU of
-the k-th with the k-th interval). Metrics are `actrep.metrics.compute_metrics` (strict: MAE
+them with the periodicity counter (told, like eval, whether the clip's action alternates: see
+docs/periodicity.md) and with the naive baseline, and (pseudo-intervals) runs the counter
+constrained to the true count and scores its intervals against the true ones (mean IoU of the k-th
+with the k-th interval). Metrics are `actrep.metrics.compute_metrics` (strict: MAE
 is |p - g| / (g + 0.1), the TransRAC convention), overall, by count bin and by motion family.
 Speed: `count_video` on a rendered 30 fps 640x480 clip, decode included, with OpenCV limited to
 --threads threads. Writes <out>/periodicity-<tag>.json and .md.
@@ -25,6 +26,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import math
 import os
 import platform
 import subprocess
@@ -67,8 +69,9 @@ def synth(out: Path, preset: str, n: int, seed: int, extra: list[str] = ()) -> P
 
 def one_clip(job):
     """Count one clip with both counters (and constrained); returns a record."""
-    from actrep.periodicity import PeriodicityConfig, count_repetitions, naive_count
+    from actrep.descriptions import describe, is_synthetic_video
     from actrep.metrics import mean_interval_iou
+    from actrep.periodicity import PeriodicityConfig, count_repetitions, naive_count
     from actrep.periodicity.reader import read_frames
     from actrep.video import probe
 
@@ -80,11 +83,16 @@ def one_clip(job):
     fps = info.fps / step
     rec = {"video_id": sample.video_id, "action": sample.action, "count": sample.count,
            "duration_s": round(len(frames) * step / info.fps, 2)}
+    # as `actrep eval --baseline periodicity` does: the row's action says whether it alternates
+    alternating = describe(sample.action, is_synthetic_video(sample.video_path)).alternating
     t = time.perf_counter()
-    res = count_repetitions(frames, fps, cfg)
+    res = count_repetitions(frames, fps, cfg, alternating=alternating)
     rec.update(pred=int(res.count), seconds=round(time.perf_counter() - t, 3), confidence=round(res.confidence, 3),
                uncertain=bool(res.uncertain), no_motion=bool(res.debug.get("no_motion")),
                periodicity=res.debug.get("periodicity"), margin=res.debug.get("margin"))
+    if "mirror" in res.debug:
+        rec["mirror"] = {k: (round(v, 3) if math.isfinite(v) else None) if isinstance(v, float) else v  # inf: no pair
+                         for k, v in res.debug["mirror"].items()}
     t = time.perf_counter()
     rec.update(naive=int(naive_count(frames, fps).count), naive_seconds=round(time.perf_counter() - t, 3))
     if pseudo and sample.count > 0:
@@ -186,6 +194,10 @@ def markdown(result: dict) -> str:
                   f"| naive (PCA peaks) | {_f(nai['mae'])} | {_f(nai['obo'])} | {_f(nai['exact'])} | {_f(nai['abs_mae'], 2)} "
                   f"| {_f(block['naive_seconds_per_clip'], 3)} |", ""]
         lines += [confident_line(block["records"]), ""]
+        mirrored = [r["mirror"]["verdict"] for r in block["records"] if "mirror" in r]
+        if mirrored:
+            lines += [f"Alternating actions (mirror test, {len(mirrored)} clips): " + ", ".join(
+                f"{v} {mirrored.count(v)}" for v in ("halves", "one-way", "unresolved")) + ".", ""]
         if "pseudo_iou" in block:
             lines += [f"Pseudo-intervals (count given): mean IoU {block['pseudo_iou']:.3f} "
                       f"(free counter's intervals: {block['free_iou']:.3f}).", ""]

@@ -349,7 +349,7 @@ def test_periodicity_backend_counts_windows_on_their_own_clock(videos, tmp_path,
 
     truth, calls = back_to_back(2, 6, 160, 8.0), []
 
-    def count_video(path, config=None, count=None, clip_start=None, clip_end=None, info=None):
+    def count_video(path, config=None, count=None, clip_start=None, clip_end=None, info=None, alternating=False):
         calls.append((clip_start, clip_end))
         window = Window(0, round((clip_start or 0) * 8), round(clip_end * 8) if clip_end is not None else 159, 8.0)
         answer = exact_answer(truth, window, "half")

@@ -66,8 +66,9 @@ class BaselineCounter:
         for sample, clip in zip(samples, videos):
             if self.kind == "naive":
                 result = naive_count(clip.frames, clip.analysed_fps)
-            else:
-                result = count_repetitions(clip.frames, clip.analysed_fps, self.config)
+            else:  # an action whose repetitions mirror each other (there, then back) is counted per one-way move
+                alternating = describe(sample.action, is_synthetic_video(sample.video_path)).alternating
+                result = count_repetitions(clip.frames, clip.analysed_fps, self.config, alternating=alternating)
             out.append((cot_text(sample, result.count, result.intervals, self.prompt_variant), 0, 0))
         return out
 

@@ -3,6 +3,7 @@
     from actrep.periodicity import count_video, count_repetitions
     result = count_video("clip.mp4")                  # PeriodicityResult(count, intervals, confidence, period_s)
     result = count_video("clip.mp4", count=12)        # constrained: exactly 12 repetitions (pseudo-intervals)
+    result = count_video("clip.mp4", alternating=True)  # the action's repetitions mirror each other (box_transfer)
 
 `naive_count` is the reference row (`actrep eval --baseline naive`). See docs/periodicity.md.
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from actrep.periodicity import segment, ssm
 from actrep.periodicity.features import Features, frame_features, motion, prepare
+from actrep.periodicity.mirror import MirrorVerdict, mirror_test
 
 
 @dataclass
@@ -35,6 +37,7 @@ class PeriodicityConfig:
     w_count: float = 0.5  # evidence per repetition found (> 0 favours shorter repetitions over merged pairs)
     min_motion: float = 0.6  # px per analysed frame: an action's busiest cells move at least this much (else: count 0)
     confident_level: float = 0.9  # a count whose confidence is below this is reported as uncertain ("~7?")
+    mirror_level: float = 0.8  # alternating actions: mirrored / unmirrored frame distance below which a mirror is seen
 
 
 # Confidence = the estimated probability that the count is within one of the truth: a logistic model
@@ -54,7 +57,11 @@ class PeriodicityResult:
 
 
 def count_repetitions(frames: np.ndarray, fps: float, config: PeriodicityConfig | None = None,
-                      count: int | None = None) -> PeriodicityResult:
+                      count: int | None = None, alternating: bool = False) -> PeriodicityResult:
+    """`alternating`: the action's repetition is a one-way move that the next one mirrors (there, then
+    back: `actrep.descriptions.Description.alternating`); the picture then repeats every two
+    repetitions, and a period found is counted as two where the mirror test confirms it
+    (`_alternate`). Without a count only: a count given is never changed."""
     cfg = config or PeriodicityConfig()
     grey, rgb, wfps = prepare(np.asarray(frames), float(fps), cfg.max_fps, cfg.size)
     T = len(grey)
@@ -62,13 +69,35 @@ def count_repetitions(frames: np.ndarray, fps: float, config: PeriodicityConfig 
         result = _too_short(T, wfps, count)
         result.uncertain = count is None
         return result
-    features = frame_features(motion(grey, rgb), cfg.min_motion)
+    m = motion(grey, rgb)
+    features = frame_features(m, cfg.min_motion)
     if not features.mask.any():  # nothing moves: no repetition (or, count given, an even split)
         result = _too_short(T, wfps, count)
         result.confidence, result.debug = 1.0, {"fps": wfps, "no_motion": True}
         return result
     result = count_features(features, wfps, cfg, count)
+    if alternating and count is None and result.count:
+        reps = [(int(round(s * wfps)), int(round(e * wfps))) for s, e in result.intervals]
+        result = _alternate(result, mirror_test(m, features.mask, reps, cfg.mirror_level))
     result.uncertain = result.confidence < cfg.confident_level
+    return result
+
+
+def _alternate(result: PeriodicityResult, mirror: MirrorVerdict) -> PeriodicityResult:
+    """The count of an alternating action from its mirror test (mirror.py). Confirmed round trips (the
+    second half of a repetition found mirrors its first half) are split at their middle: two
+    repetitions, each its own interval. Confirmed one-way moves (each repetition mirrors the next)
+    stay. Neither: the picture cannot say whether n or 2n repetitions were meant, so the count stays
+    and its confidence is at most 1/2 (unless n is 1: then both readings are within one)."""
+    result.debug["mirror"] = dataclasses.asdict(mirror)
+    if mirror.verdict == "halves":
+        result.intervals = [half for (s, e), two in zip(result.intervals, mirror.split)
+                            for half in (((s, (s + e) / 2), ((s + e) / 2, e)) if two else ((s, e),))]
+        if result.period_s and 2 * sum(mirror.split) > len(mirror.split):  # the dominant period: one move
+            result.period_s /= 2
+        result.count = len(result.intervals)
+    elif mirror.verdict == "unresolved" and result.count > 1:
+        result.confidence = min(result.confidence, 0.5)
     return result
 
 
@@ -215,11 +244,12 @@ def _too_short(T: int, fps: float, count: int | None) -> PeriodicityResult:
 
 
 def count_video(path, config: PeriodicityConfig | None = None, count: int | None = None,
-                clip_start: float | None = None, clip_end: float | None = None, info=None) -> PeriodicityResult:
+                clip_start: float | None = None, clip_end: float | None = None, info=None,
+                alternating: bool = False) -> PeriodicityResult:
     """count_repetitions on a video file (or the clip [clip_start, clip_end] s of it), decoded at
     `config.max_fps` and `config.size`; intervals are on the clip's clock (0.0 = its first frame).
     `info`: the file's `actrep.video.probe` result (probed here if not given; a file that ends early
-    is then an error, see `probe(..., allow_partial=True)`)."""
+    is then an error, see `probe(..., allow_partial=True)`). `alternating`: see count_repetitions."""
     from actrep.periodicity.reader import read_frames
     from actrep.video import probe
 
@@ -227,4 +257,4 @@ def count_video(path, config: PeriodicityConfig | None = None, count: int | None
     info = info or probe(path)
     step = max(1, int(round(info.fps / cfg.max_fps)))
     frames, info, _ = read_frames(path, step, cfg.size, clip_start, clip_end, info)
-    return count_repetitions(frames, info.fps / step, cfg, count)
+    return count_repetitions(frames, info.fps / step, cfg, count, alternating)
