@@ -145,3 +145,9 @@ def is_synthetic_video(path: str | Path | None) -> bool:
         return False
     parents = Path(path).resolve().parents
     return len(parents) >= 3 and _rendered_by_synth(parents[2])
+
+
+def is_alternating(action: str | None, video_path: str | Path | None) -> bool:
+    """Whether the counters should count one repetition per one-way move of `action` in this video
+    (`Description.alternating`; the synthetic set applies only to videos `actrep synth` rendered)."""
+    return bool(action) and describe(action, is_synthetic_video(video_path)).alternating

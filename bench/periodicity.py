@@ -69,7 +69,7 @@ def synth(out: Path, preset: str, n: int, seed: int, extra: list[str] = ()) -> P
 
 def one_clip(job):
     """Count one clip with both counters (and constrained); returns a record."""
-    from actrep.descriptions import describe, is_synthetic_video
+    from actrep.descriptions import is_alternating
     from actrep.metrics import mean_interval_iou
     from actrep.periodicity import PeriodicityConfig, count_repetitions, naive_count
     from actrep.periodicity.reader import read_frames
@@ -84,7 +84,7 @@ def one_clip(job):
     rec = {"video_id": sample.video_id, "action": sample.action, "count": sample.count,
            "duration_s": round(len(frames) * step / info.fps, 2)}
     # as `actrep eval --baseline periodicity` does: the row's action says whether it alternates
-    alternating = describe(sample.action, is_synthetic_video(sample.video_path)).alternating
+    alternating = is_alternating(sample.action, sample.video_path)
     t = time.perf_counter()
     res = count_repetitions(frames, fps, cfg, alternating=alternating)
     rec.update(pred=int(res.count), seconds=round(time.perf_counter() - t, 3), confidence=round(res.confidence, 3),

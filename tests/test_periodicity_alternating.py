@@ -11,7 +11,7 @@ import json
 import pytest
 
 from actrep.cli import main
-from actrep.descriptions import describe
+from actrep.descriptions import describe, is_alternating
 from actrep.manifest import load_samples
 from actrep.periodicity import count_video
 
@@ -84,3 +84,12 @@ def test_actrep_count_and_eval_pass_the_action_on(synth_clips, tmp_path, capsys)
     assert main(["eval", "--baseline", "periodicity", "--data", str(root), "--out", str(tmp_path / "eval")]) == 0
     rows = [json.loads(line) for line in (tmp_path / "eval" / "baseline-periodicity" / "predictions.jsonl").open()]
     assert {r["video_id"]: r["pred"] for r in rows} == {name: s.count for name, s in samples.items()}
+
+
+def test_is_alternating_needs_the_action_and_a_rendered_video(synth_clips):
+    root, samples = synth_clips
+    path = samples["box_transfer_00000.mp4"].video_path
+    assert is_alternating("box_transfer", path)
+    assert not is_alternating("", path) and not is_alternating(None, path)
+    assert not is_alternating("pendulum", path)
+    assert not is_alternating("box_transfer", "/elsewhere/box_transfer.mp4")  # not rendered by actrep synth: the real set

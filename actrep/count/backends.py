@@ -19,7 +19,7 @@ import abc
 from dataclasses import dataclass, field
 
 from actrep.count.windows import Rep
-from actrep.descriptions import describe, is_synthetic_video
+from actrep.descriptions import is_alternating
 from actrep.errors import ActRepError
 from actrep.inference.api import PROVIDERS, ApiSettings, make_client
 from actrep.inference.local import GenerationOptions, LocalModelCounter
@@ -127,8 +127,8 @@ class PeriodicityBackend:
 
     def count_clip(self, path: str, info, clip: tuple[float, float] | None, action: str) -> ClipAnswer:
         start, end = clip or (None, None)
-        alternating = bool(action) and describe(action, is_synthetic_video(path)).alternating
-        result = self.count_video(path, self.config, clip_start=start, clip_end=end, info=info, alternating=alternating)
+        result = self.count_video(path, self.config, clip_start=start, clip_end=end, info=info,
+                                 alternating=is_alternating(action, path))
         reps = [Rep(float(s), float(e)) for s, e in result.intervals]
         shown = f"~{result.count}?" if result.uncertain else str(result.count)
         text = (f"periodicity counter: {shown} repetitions, confidence {result.confidence:.2f}"

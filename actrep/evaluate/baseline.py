@@ -14,7 +14,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from actrep.descriptions import describe, is_synthetic_video
+from actrep.descriptions import describe, is_alternating, is_synthetic_video
 from actrep.errors import ActRepError
 from actrep.periodicity.counter import PeriodicityConfig, count_repetitions
 from actrep.periodicity.naive import naive_count
@@ -67,8 +67,8 @@ class BaselineCounter:
             if self.kind == "naive":
                 result = naive_count(clip.frames, clip.analysed_fps)
             else:  # an action whose repetitions mirror each other (there, then back) is counted per one-way move
-                alternating = describe(sample.action, is_synthetic_video(sample.video_path)).alternating
-                result = count_repetitions(clip.frames, clip.analysed_fps, self.config, alternating=alternating)
+                result = count_repetitions(clip.frames, clip.analysed_fps, self.config,
+                                           alternating=is_alternating(sample.action, sample.video_path))
             out.append((cot_text(sample, result.count, result.intervals, self.prompt_variant), 0, 0))
         return out
 
