@@ -73,7 +73,7 @@ def test_unknown_unit_and_empty_output_are_one_line_errors(tmp_path, ncu_csv):
 
 def test_run_and_summarize_on_a_toy_model(tmp_path, ncu_csv):
     assert decode_profile.main(["run", "--arch", "tiny_qwen2_5_vl", "--frames", "4", "--size", "56", "--tokens", "6",
-                                "--repeats", "1", "--out", str(tmp_path)]) == 0
+                                "--repeats", "1", "--profiled_steps", "2", "--out", str(tmp_path)]) == 0
     timing = json.loads((tmp_path / "decode_timing.json").read_text())
     assert timing["rows"] == 16 and timing["mode"] == "eager" and timing["ms_per_token"] > 0
     timing.update(hbm_bytes_per_s=3e12, floor_ms_per_token=0.2)  # a CPU measures no bandwidth

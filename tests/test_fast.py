@@ -1,6 +1,7 @@
 """actrep.fast: every speed-up computes what the plain path computes (tiny models of the real families, float32)."""
 
 import functools
+import math
 import sys
 from pathlib import Path
 
@@ -222,7 +223,7 @@ def test_prompt_lengths_in_one_bucket_share_one_decoder_state():
 
     model, batch = tiny_model("qwen2_5_vl"), two_video_batch("qwen2_5_vl")
     features = video_features(model, batch["pixel_values_videos"], batch["video_grid_thw"])
-    decoder = FastDecoder(model, length_bucket=512)
+    decoder = FastDecoder(model, length_bucket=1024)  # 4 chunks of 256 prompt keys in the attention
     forced = SamplingConfig(10, do_sample=False, min_new_tokens=10, eos_token_id=151645, pad_token_id=151643)
     lengths = []
     for i in range(2):
@@ -233,6 +234,35 @@ def test_prompt_lengths_in_one_bucket_share_one_decoder_state():
         assert torch.equal(decoder.generate(prefix, 2, forced), _hf_greedy(model, one, own, 2, 10, 151645))
     assert lengths[0] != lengths[1] and decoder.bucketed(lengths[0]) == decoder.bucketed(lengths[1])
     assert len(decoder._states) == 1
+
+
+@pytest.mark.parametrize("length", [768, 1024, 1280])  # 768: one matmul; 1024, 1280: 4 and 5 chunks of 256 keys
+def test_shared_prefix_attention_equals_plain_attention(length):
+    """The decode step's attention (the prompt's keys cut into chunks once long enough) against plain
+    softmax attention over [prompt keys, own keys] in float64, with left padding and unwritten steps masked."""
+    from actrep.fast.decode_math import shared_prefix_attention
+
+    g = torch.Generator().manual_seed(length)
+    V, Hkv, G, per_kv, N, D = 2, 2, 3, 4, 5, 16
+    q = torch.randn(V * G, Hkv * per_kv, 1, D, generator=g)
+    keys, values = torch.randn(V, Hkv, G, N, D, generator=g), torch.randn(V, Hkv, G, N, D, generator=g)
+    prefix_keys, prefix_values = torch.randn(V, Hkv, length, D, generator=g), torch.randn(V, Hkv, length, D, generator=g)
+    prefix_bias = torch.zeros(V, 1, 1, length)
+    prefix_bias[0, ..., :37] = -math.inf  # video 0 left-padded
+    prefix_bias[..., length - 100:] = -math.inf  # the bucket's tail
+    suffix_bias = torch.tensor([0.0, 0.0, 0.0, -math.inf, -math.inf])  # 3 tokens generated so far
+    out = shared_prefix_attention(q, keys, values, prefix_keys, prefix_values, suffix_bias, prefix_bias, 0.25)
+    expected = torch.empty(V * G, Hkv * per_kv, D, dtype=torch.float64)
+    for row in range(V * G):
+        video, member = divmod(row, G)
+        for head in range(Hkv * per_kv):
+            kv = head // per_kv
+            k = torch.cat([prefix_keys[video, kv], keys[video, kv, member]]).double()
+            v = torch.cat([prefix_values[video, kv], values[video, kv, member]]).double()
+            bias = torch.cat([prefix_bias[video, 0, 0], suffix_bias]).double()
+            weights = ((k @ q[row, head, 0].double()) * 0.25 + bias).softmax(0)
+            expected[row, head] = weights @ v
+    torch.testing.assert_close(out.reshape(V * G, Hkv * per_kv, D).double(), expected, rtol=1e-5, atol=1e-6)
 
 
 def test_float32_weights_decode_in_the_autocast_dtype():

@@ -91,9 +91,31 @@ def shared_prefix_attention(q, keys, values, prefix_keys, prefix_values, suffix_
     scores = torch.cat([prefix_scores, own_scores.reshape(videos, kv_heads, group * per_kv, steps)], dim=-1) * scaling
     probs = scores.softmax(dim=-1)
     length = prefix_keys.shape[2]
-    out = torch.matmul(probs[..., :length], prefix_values).reshape(videos, kv_heads, group, per_kv, head_dim)
+    out = _split_k_matmul(probs[..., :length], prefix_values).reshape(videos, kv_heads, group, per_kv, head_dim)
     out = out + torch.matmul(probs[..., length:].reshape(videos, kv_heads, group, per_kv, steps), values)
     return out.permute(0, 2, 1, 3, 4).reshape(rows, 1, heads * head_dim).to(q.dtype)
+
+
+PREFIX_CHUNK = 256  # FastDecoder sizes prompt buffers to multiples of this (its length_bucket)
+
+
+def _split_k_matmul(probs, values):
+    """probs [B.., M, P] @ values [B.., P, D] with the P-long sum cut into 256-key chunks, each chunk a
+    batch entry, and the partial products added up.
+
+    Why by hand: for a decode step M is small (G x query heads per key head = 64) and P long (a
+    64-frame prompt: ~4.8k keys), and cuBLAS's float32 kernel for that shape gives one thread block per
+    32 x 32 output tile, each looping over all P keys: 32 blocks on a 132-SM H100, 176 us per layer
+    and 49% of the decode step's kernel time (ncu, bench/results/2026-12-05-decode-profile-h100.md). Chunks
+    make (P / 256) times as many blocks; the result differs only in the order of float32 additions."""
+    length = probs.shape[-1]
+    if length % PREFIX_CHUNK or length < 4 * PREFIX_CHUNK:
+        return torch.matmul(probs, values)
+    chunks = length // PREFIX_CHUNK
+    *batch, rows, _ = probs.shape
+    parts = torch.matmul(probs.reshape(*batch, rows, chunks, PREFIX_CHUNK).transpose(-3, -2),  # [B.., chunks, M, 256]
+                         values.reshape(*batch, chunks, PREFIX_CHUNK, values.shape[-1]))  # [B.., chunks, 256, D]
+    return parts.sum(-3)
 
 
 def sample_tokens(logits, k_index, config: SamplingConfig, finished):
