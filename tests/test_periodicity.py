@@ -114,6 +114,14 @@ def test_constrained_mode_returns_exactly_the_count(count):
         assert mean_interval_iou(result.intervals, truth) >= 0.7
 
 
+def test_frame_noise_does_not_halve_the_period():
+    """Slow repetitions (2 s at 12.5 fps) in noisy frames: the flow features are smoothed over ~0.08 s
+    before the self-similarity, so frame noise does not make half a repetition look like a whole one."""
+    frames, truth = render(reps([2.0] * 8), fps=12.5, noise=8, seed=1)
+    assert len(truth) == 8 and count_repetitions(frames, 12.5).count == 8
+    assert count_repetitions(frames, 12.5, PeriodicityConfig(flow_smooth_s=0)).count == 16  # unsmoothed: doubled
+
+
 def test_naive_baseline_and_short_inputs():
     frames, truth = render(reps([1.2] * 8), fps=10.0)
     result = naive_count(frames, 10.0)

@@ -38,6 +38,7 @@ class PeriodicityConfig:
     min_motion: float = 0.6  # px per analysed frame: an action's busiest cells move at least this much (else: count 0)
     confident_level: float = 0.9  # a count whose confidence is below this is reported as uncertain ("~7?")
     mirror_level: float = 0.8  # alternating actions: mirrored / unmirrored frame distance below which a mirror is seen
+    flow_smooth_s: float = 0.08  # Gaussian sigma (s) over time of the flow features before the self-similarity
 
 
 # Confidence = the estimated probability that the count is within one of the truth: a logistic model
@@ -104,7 +105,8 @@ def _alternate(result: PeriodicityResult, mirror: MirrorVerdict) -> PeriodicityR
 def count_features(f: Features, wfps: float, cfg: PeriodicityConfig, count: int | None = None) -> PeriodicityResult:
     """The counting half of count_repetitions, on features of frames analysed at `wfps`."""
     T = len(f.energy)
-    X = np.hstack([cfg.appearance_weight * ssm.standardise(f.appearance), cfg.flow_weight * ssm.standardise(f.flow),
+    X = np.hstack([cfg.appearance_weight * ssm.standardise(f.appearance),
+                   cfg.flow_weight * ssm.standardise(_smoothed(f.flow, cfg.flow_smooth_s * wfps)),
                    cfg.speed_weight * ssm.standardise(f.speed)])
     lmin = max(3, int(round(cfg.min_period_s * wfps)))
     lmax = max(lmin, min(T - 1, int(round(cfg.max_period_s * wfps))))
@@ -161,6 +163,19 @@ def count_features(f: Features, wfps: float, cfg: PeriodicityConfig, count: int 
     return PeriodicityResult(len(reps), intervals, _confidence(evidence), period / wfps,
                              debug={"fps": wfps, "beta": beta, "energy": energy, "profile": profile, "mask": f.mask,
                                     **evidence})
+
+
+def _smoothed(values: np.ndarray, sigma_frames: float) -> np.ndarray:
+    """values [T, d] smoothed over time. Per-frame flow is noisy (sensor noise, a shaking camera's residual):
+    unsmoothed, two frames a fraction of a second apart can look as alike as two repetitions, and a
+    segmentation into many short "repetitions" then outscores the true one (stick-figure tuning clips,
+    bench/results/periodicity-2026-12-05c.md). The sigma is in seconds, so it blurs the same stretch of
+    motion at every frame rate, far below the shortest repetition counted (min_period_s)."""
+    from scipy.ndimage import gaussian_filter1d
+
+    if sigma_frames <= 0 or len(values) < 2:
+        return values
+    return gaussian_filter1d(values, sigma_frames, axis=0, mode="nearest", truncate=2.5)
 
 
 def _rest_periods(beta: np.ndarray, active: np.ndarray, min_lag: int) -> list[float]:
