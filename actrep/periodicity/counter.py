@@ -38,7 +38,7 @@ class PeriodicityConfig:
     min_motion: float = 0.6  # px per analysed frame: an action's busiest cells move at least this much (else: count 0)
     confident_level: float = 0.9  # a count whose confidence is below this is reported as uncertain ("~7?")
     mirror_level: float = 0.8  # alternating actions: mirrored / unmirrored frame distance below which a mirror is seen
-    flow_smooth_s: float = 0.08  # Gaussian sigma (s) over time of the flow features before the self-similarity
+    flow_smooth_s: float = 0.08  # Gaussian sigma (s) over time of the flow features, kept where it shows the clearer period
 
 
 # Confidence = the estimated probability that the count is within one of the truth: a logistic model
@@ -105,17 +105,14 @@ def _alternate(result: PeriodicityResult, mirror: MirrorVerdict) -> PeriodicityR
 def count_features(f: Features, wfps: float, cfg: PeriodicityConfig, count: int | None = None) -> PeriodicityResult:
     """The counting half of count_repetitions, on features of frames analysed at `wfps`."""
     T = len(f.energy)
-    X = np.hstack([cfg.appearance_weight * ssm.standardise(f.appearance),
-                   cfg.flow_weight * ssm.standardise(_smoothed(f.flow, cfg.flow_smooth_s * wfps)),
-                   cfg.speed_weight * ssm.standardise(f.speed)])
     lmin = max(3, int(round(cfg.min_period_s * wfps)))
     lmax = max(lmin, min(T - 1, int(round(cfg.max_period_s * wfps))))
     lengths = np.arange(lmin, lmax + 1)
-    G = ssm.lag_distances(X, min(T - 1, int(lmax * (1 + cfg.slack)) + 1))
     energy = np.convolve(f.energy, np.ones(3) / 3, mode="same")
     active = energy > cfg.idle_level
     if active.sum() < 2:
         active[:] = True
+    X, G = _clearest_features(f, wfps, cfg, active, lmin, lmax)
     # How unlike its neighbouring span each span is, relative to how much the frames vary there:
     # ~0 for a perfect repeat, ~1 for unrelated frames (slow motion compared with itself a moment
     # later stays near 1, so short spans inside a slow repetition do not look periodic).
@@ -165,11 +162,30 @@ def count_features(f: Features, wfps: float, cfg: PeriodicityConfig, count: int 
                                     **evidence})
 
 
+def _clearest_features(f: Features, wfps: float, cfg: PeriodicityConfig, active: np.ndarray, lmin: int, lmax: int):
+    """The frame vectors X and their lag distances G, with the flow as measured or smoothed over
+    `flow_smooth_s`, whichever shows the clearer periodicity: the deeper dip of the lag profile
+    (1 - its minimum over the periods considered / its median). Noisy flow (a shaking camera, sensor
+    noise) gains from the smoothing; a fast, cleanly measured motion can lose a good part of a short
+    repetition to it, and keeps the raw flow."""
+    best = None
+    for sigma in (0.0, cfg.flow_smooth_s) if cfg.flow_smooth_s > 0 else (0.0,):
+        X = np.hstack([cfg.appearance_weight * ssm.standardise(f.appearance),
+                       cfg.flow_weight * ssm.standardise(_smoothed(f.flow, sigma * wfps)),
+                       cfg.speed_weight * ssm.standardise(f.speed)])
+        G = ssm.lag_distances(X, min(len(X) - 1, int(lmax * (1 + cfg.slack)) + 1))
+        profile = ssm.lag_profile(G, active)[lmin:lmax + 1]
+        depth = 1 - np.nanmin(profile) / np.nanmedian(profile) if np.isfinite(profile).sum() > 2 else 0.0
+        if best is None or depth > best[0]:
+            best = (depth, X, G)
+    return best[1], best[2]
+
+
 def _smoothed(values: np.ndarray, sigma_frames: float) -> np.ndarray:
     """values [T, d] smoothed over time. Per-frame flow is noisy (sensor noise, a shaking camera's residual):
     unsmoothed, two frames a fraction of a second apart can look as alike as two repetitions, and a
     segmentation into many short "repetitions" then outscores the true one (stick-figure tuning clips,
-    bench/results/periodicity-2026-12-05c.md). The sigma is in seconds, so it blurs the same stretch of
+    bench/results/periodicity-2026-12-05d.md). The sigma is in seconds, so it blurs the same stretch of
     motion at every frame rate, far below the shortest repetition counted (min_period_s)."""
     from scipy.ndimage import gaussian_filter1d
 
