@@ -11,7 +11,7 @@
 #     one command it must work, still on the same torch.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-WORK="${1:-$(mktemp -d)}"
+if [ -n "${1:-}" ]; then WORK="$1"; else WORK="$(mktemp -d)"; trap 'rm -rf "$WORK"' EXIT; fi  # the venv is ~2 GB
 PYTHON="${PYTHON:-python3}"
 TORCH="${TORCH:-torch==2.13.0}"
 VENV="$WORK/venv"
