@@ -44,7 +44,7 @@ class PeriodicityConfig:
 # Confidence = the estimated probability that the count is within one of the truth: a logistic model
 # of two numbers the counter computes anyway (_evidence), fitted by `python -m bench.calibrate` on
 # tuning clips of both renderers; its calibration on other clips is in bench/results/calibration-*.md.
-CONFIDENCE_MODEL = {"intercept": 0.867, "periodicity": 0.168, "margin": 0.687}
+CONFIDENCE_MODEL = {"intercept": 0.817, "periodicity": 0.233, "margin": 0.598}
 
 
 @dataclass
