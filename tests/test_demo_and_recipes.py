@@ -45,6 +45,15 @@ def test_grpo_summary_compares_the_first_and_last_pass_over_the_same_clips(tmp_p
     assert summary["noise"] == pytest.approx(0.2)  # sqrt(2 * 0.8^2 / 32): 2 steps x 2 clips x 8 completions a pass
 
 
+def test_a_change_inside_twice_the_noise_is_not_called_a_rise():
+    from actrep.demo import _verdict
+
+    assert _verdict(0.18, 0.23).startswith("no change beyond the sampling noise: +0.18")
+    assert _verdict(-0.3, 0.2).startswith("no change beyond the sampling noise: -0.30")
+    assert _verdict(0.5, 0.2) == "higher: +0.50, standard error 0.20"
+    assert _verdict(-0.5, 0.2) == "lower: -0.50, standard error 0.20"
+
+
 def _stage_dataclasses(stage: str):
     from transformers import TrainingArguments
 
