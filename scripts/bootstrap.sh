@@ -16,6 +16,7 @@ if [ ! -x "$VENV/bin/python" ]; then
   if "$PYTHON" -c "import torch" >/dev/null 2>&1; then
     echo "[bootstrap] using the existing torch of $PYTHON ($("$PYTHON" -c 'import torch; print(torch.__version__)'))"
     "$PYTHON" -m venv --system-site-packages "$VENV"
+    "$PYTHON" "$ROOT/scripts/link_parent_env.py" "$VENV"  # when $PYTHON is a venv's, see its torch too
   else
     "$PYTHON" -m venv "$VENV"
   fi

@@ -8,7 +8,9 @@
 #   - `actrep count` (no model) must work;
 #   - no Gradio (the `app` extra), and `actrep app` names that extra in one line;
 #   - `actrep model tiny` must either work or say in one line which torchvision to install; after that
-#     one command it must work, still on the same torch.
+#     one command it must work, still on the same torch;
+#   - scripts/bootstrap.sh (behind `make demo` / `make test`) run by that venv's python must give a
+#     project venv that uses that torch, not a second one.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 if [ -n "${1:-}" ]; then WORK="$1"; else WORK="$(mktemp -d)"; trap 'rm -rf "$WORK"' EXIT; fi  # the venv is ~2 GB
@@ -51,3 +53,12 @@ if ! "$VENV/bin/actrep" model tiny --output_dir tiny 2> tiny.err; then
 fi
 [ "$(torch_version)" = "$before" ] || fail "torch changed to $(torch_version)"
 say "ok: torch $before kept, actrep count and actrep model tiny work"
+
+# `make demo` / `make test` run from a venv that has its own torch: the project venv must use that torch
+say "scripts/bootstrap.sh run by the venv's python: its torch, not a second one"
+PYTHON="$VENV/bin/python" bash "$ROOT/scripts/bootstrap.sh" "$WORK/project-venv" > bootstrap.log 2>&1 || { cat bootstrap.log; fail "bootstrap failed"; }
+grep -q "installing torch" bootstrap.log && { cat bootstrap.log; fail "bootstrap installed a second torch"; }
+where=$("$WORK/project-venv/bin/python" -c "import torch; print(torch.__file__)")
+case $where in "$VENV"/*) ;; *) fail "the project venv imports torch from $where, not from $VENV";; esac
+"$WORK/project-venv/bin/actrep" model tiny --output_dir tiny2 > /dev/null || fail "actrep model tiny failed in the project venv"
+say "ok: the project venv uses $VENV's torch $before"

@@ -80,6 +80,27 @@ def test_logit_window_gives_the_full_loss(tiny_checkpoints, cot_data, small_vide
         torch.testing.assert_close(model(**windowed).loss, model(**full).loss, rtol=1e-6, atol=1e-6)
 
 
+@pytest.mark.parametrize("num_items", [None, 11])
+def test_token_sum_loss_matches_transformers_causal_lm_loss(num_items):
+    """Upcasting only the label positions changes nothing: same loss and same gradient as ForCausalLMLoss."""
+    from transformers.loss.loss_utils import ForCausalLMLoss
+
+    from actrep.train.sft import token_sum_loss
+
+    torch.manual_seed(0)
+    logits = torch.randn(3, 9, 50, dtype=torch.bfloat16, requires_grad=True)
+    labels = torch.randint(0, 50, (3, 9))
+    labels[0, :4] = labels[1, :7] = labels[2, 6:] = -100  # prompt, a short answer, right padding
+    count = None if num_items is None else torch.tensor(num_items)
+    ours = token_sum_loss({"logits": logits}, labels, count)
+    (ours_grad,) = torch.autograd.grad(ours, logits)
+    theirs = ForCausalLMLoss(logits, labels, vocab_size=50, num_items_in_batch=count)
+    (theirs_grad,) = torch.autograd.grad(theirs, logits)
+    torch.testing.assert_close(ours, theirs)
+    torch.testing.assert_close(ours_grad, theirs_grad)
+    assert ours_grad[0, :3].abs().sum() == 0 and ours_grad[0, 3].abs().sum() > 0  # position 3 predicts the first label
+
+
 def test_loss_drops_over_a_few_dozen_steps(tiny_checkpoints, cot_data, tmp_path):
     trainer = build_trainer(*_args(tiny_checkpoints["qwen2_5_vl"], cot_data, tmp_path, "--max_steps", "40", "--learning_rate", "5e-3"))
     trainer.train()
