@@ -196,6 +196,34 @@ def test_stage0_trains_saves_and_reloads(tmp_path, tiny_checkpoints, synth_data)
     assert 0 <= probe["count_from_starts"]["obo"] <= 1 and probe["videos"] == 8
 
 
+def test_curriculum_trains_on_its_data_first_then_on_the_training_data(tmp_path, tiny_checkpoints, synth_data, monkeypatch, capsys):
+    """--curriculum_data feeds the first --curriculum_share of the run, then --train_data takes over."""
+    from actrep.synth import SynthConfig, write_dataset
+    from actrep.train import stage0
+
+    squat = tmp_path / "squat"
+    write_dataset(SynthConfig(output_dir=str(squat), n=4, seed=7, fps=4.0, size="64", min_count=2, max_count=3, families=["squat"],
+                              preset="easy", splits="train=1", workers=1, quiet=True))
+    fed = []  # (step when the prefetcher started, the video folders of its data)
+
+    class Recording(stage0.Prefetcher):
+        def __init__(self, loader, size=2):
+            fed.append({Path(s.video_path).parent.parent.parent for s in loader.dataset.samples})
+            super().__init__(loader, size)
+
+    monkeypatch.setattr(stage0, "Prefetcher", Recording)
+    out = tmp_path / "stage0"
+    assert stage0.main([
+        "--model_name_or_path", str(tiny_checkpoints["qwen2_5_vl"]), "--train_data", str(synth_data), "--curriculum_data", str(squat),
+        "--curriculum_share", "0.4", "--output_dir", str(out), "--max_steps", "10", "--batch_size", "4", "--num_workers", "0", "--logging_steps", "1",
+        "--match_text_rms", "false", "--fps", "4", "--max_frames", "8", "--min_pixels", "3136", "--max_pixels", "3136"]) == 0
+    assert fed == [{squat}, {synth_data}]
+    summary = json.loads((out / "stage0_metrics.json").read_text())
+    assert summary["train"]["steps"] == 10 and len((out / "metrics.jsonl").read_text().splitlines()) == 10
+    assert summary["train"]["curriculum"] == {"data": [str(squat)], "videos": 4, "switched_at_step": 4}
+    assert "step 4: curriculum done, training on 8 videos of --train_data" in capsys.readouterr().out
+
+
 def test_match_text_rms_rescales_tokens_and_head_together(tiny_checkpoints, synth_data):
     """The saved merger emits tokens at the LM embedding RMS and the saved head gives the same outputs."""
     from actrep.models.registry import ModelArguments, load_model

@@ -68,6 +68,8 @@ class Stage0Arguments:
     videos: str | None = option(None, help="Folder video ids are resolved against (default: each dataset's folder).")
     train_splits: list[str] = option(["train"], help="Splits used for training.")
     max_train_samples: int = option(0, help="Use only the first N training videos (0: all).")
+    curriculum_data: list[str] = option([], help="A curriculum: train on these datasets first (one motion family, say), then on --train_data. With all eight synthetic families from the start, stage 0 stayed at chance (docs/from_scratch.md).")
+    curriculum_share: float = option(0.3, help="Share of the run (of steps or time, whichever leads) spent on --curriculum_data.")
     eval_data: list[str] = option([], help="Held-out datasets for the probe metrics after training (each reported under its folder name).")
     eval_splits: list[str] = option(["test"], help="Splits of --eval_data.")
     eval_limit: int = option(512, help="Videos per held-out dataset for the probe metrics (0: all).")
@@ -170,8 +172,17 @@ def train(args: Stage0Arguments, model_args: ModelArguments, video: VideoSetting
     if len(samples) < args.batch_size:
         raise ActRepError(f"stage 0: {len(samples)} training videos but --batch_size {args.batch_size}")
     collator = Stage0Collator(processor, video, variant)
-    loader = make_loader(Stage0Dataset(samples, family, video), collator, args.batch_size, args.num_workers,
-                         args.prefetch_factor, shuffle=True, seed=args.seed, drop_last=True)
+
+    def loader_of(videos):
+        return make_loader(Stage0Dataset(videos, family, video), collator, args.batch_size, args.num_workers,
+                           args.prefetch_factor, shuffle=True, seed=args.seed, drop_last=True)
+
+    loader = loader_of(samples)
+    first = []
+    if args.curriculum_data:
+        first = load_stage0_samples(args.curriculum_data, args.videos, args.train_splits, args.max_train_samples)
+        if len(first) < args.batch_size:
+            raise ActRepError(f"stage 0: {len(first)} curriculum videos in {' '.join(args.curriculum_data)} but --batch_size {args.batch_size}")
     def autocast():
         return torch.autocast(device.type, dtype=torch.bfloat16) if args.bf16 else contextlib.nullcontext()
 
@@ -179,7 +190,9 @@ def train(args: Stage0Arguments, model_args: ModelArguments, video: VideoSetting
     output_dir.mkdir(parents=True, exist_ok=True)
     metrics_path = output_dir / "metrics.jsonl"
     metrics_path.write_text("")
-    print(f"actrep stage0: {len(samples)} training videos, batch {args.batch_size}, up to {args.max_steps} steps"
+    print(f"actrep stage0: {len(samples)} training videos"
+          + (f" after {len(first)} curriculum videos for {100 * args.curriculum_share:g}% of the run" if first else "")
+          + f", batch {args.batch_size}, up to {args.max_steps} steps"
           + (f" or {args.max_time_s:g} s" if args.max_time_s else "")
           + f"; video {video.fps:g} fps, pixels {video.min_pixels}-{video.max_pixels}; {trainable_summary(model)}; {precision_line}; device {device}",
           flush=True)
@@ -192,7 +205,8 @@ def train(args: Stage0Arguments, model_args: ModelArguments, video: VideoSetting
     rng = random.Random(args.seed)
     buffer: collections.deque = collections.deque(maxlen=max(1, args.replay_buffer))
     replays_since_fresh = 0
-    prefetcher = Prefetcher(loader)
+    prefetcher = Prefetcher(loader_of(first) if first else loader)
+    switched_at = None if first else 0  # the step at which --train_data took over from --curriculum_data
     loop_start = time.perf_counter()
     progress = 0.0
     model.train()
@@ -234,6 +248,11 @@ def train(args: Stage0Arguments, model_args: ModelArguments, video: VideoSetting
             since_log += 1
             elapsed = time.perf_counter() - loop_start
             progress = max(step / args.max_steps, elapsed / args.max_time_s if args.max_time_s else 0.0)
+            if switched_at is None and progress >= args.curriculum_share:
+                prefetcher.close()
+                buffer.clear()  # no replay of curriculum batches after the switch
+                prefetcher, switched_at = Prefetcher(loader), step
+                print(f"step {step}: curriculum done, training on {len(samples)} videos of --train_data", flush=True)
             if step % args.logging_steps == 0 or progress >= 1.0:
                 last = {k: float(v) / since_log for k, v in sums.items()}
                 record = {"step": step, "epoch": prefetcher.epoch, "elapsed_s": round(elapsed, 2), "lr": optimizer.param_groups[0]["lr"],
@@ -292,7 +311,8 @@ def train(args: Stage0Arguments, model_args: ModelArguments, video: VideoSetting
                       "prompt_variant": variant},
         "train": {"steps": step, "replayed_steps": replayed, "epochs": prefetcher.epoch, "clips": clips, "frame_pairs": pairs_seen, "seconds": round(train_s, 2),
                   "setup_s": round(setup_s, 2), "clips_per_s": clips / max(1e-9, train_s), "pairs_per_s": pairs_seen / max(1e-9, train_s),
-                  "data_wait_share": data_wait / max(1e-9, train_s), "final": last, "training_videos": len(samples)},
+                  "data_wait_share": data_wait / max(1e-9, train_s), "final": last, "training_videos": len(samples),
+                  "curriculum": {"data": args.curriculum_data, "videos": len(first), "switched_at_step": switched_at} if first else None},
         "visual_token_scale": scale,
         "temporal_rope_warning": warning,
         "probe": evaluation,
@@ -317,6 +337,8 @@ def main(argv: list[str]) -> int:
             raise ActRepError(f"--{name} must be at least 1")
     if not 0 <= args.warmup_ratio < 1:
         raise ActRepError("--warmup_ratio must be in [0, 1)")
+    if args.curriculum_data and not 0 < args.curriculum_share < 1:
+        raise ActRepError("--curriculum_share must be in (0, 1)")
     train(args, model_args, video, prompt, precision)
     return 0
 

@@ -28,6 +28,7 @@
 # INIT_STD TOKENS_PER_SECOND), STAGE0=0 (control without stage 0: runs named sft_nostage0,
 # grpo_nostage0), STAGE0_SECONDS, STAGE0_REPLAY, STAGE0_LR, SFT_SECONDS, SFT_RATE (clips/s that turns
 # SFT_SECONDS into steps), SFT_STEPS (overrides), SFT_LR, SFT_BATCH, SFT_RCS, SFT_TRAIN_VISION=1,
+# STAGE0_CURRICULUM (families stage 0 learns first, e.g. squat, for STAGE0_CURRICULUM_SHARE of its time),
 # SFT_CURRICULUM=1 (+ CURRICULUM_MAX, CURRICULUM_SHARE), VISION_LR (needs
 # `actrep sft --vision_learning_rate`), GRPO_STEPS, GRPO_LR, GRPO_VIDEOS, GRPO_G, GRPO_FAST,
 # EVAL_TOKENS; seeds mode: SEEDS, GRPO_LRS (the sweep), SWEEP_STEPS, N_VALID, SEEDS_GRPO_STEPS,
@@ -79,7 +80,7 @@ else
 fi
 : "${WORK:=$ROOT/runs/scratch/$SCALE}" "${REUSE:=1}" "${PRESET:=easy}" "${HARD_PRESET:=medium}" "${INIT_STD:=0.02}" "${FAMILIES:=}"
 : "${TOKENS_PER_SECOND:=$(( (FPS + 1) / 2 ))}" "${STAGE0:=1}" "${SFT_RCS:=true}" "${SFT_CURRICULUM:=0}"
-: "${CURRICULUM_MAX:=4}" "${CURRICULUM_SHARE:=0.3}" "${VISION_LR:=}" "${SFT_TRAIN_VISION:=0}" "${GRPO_TOKENS:=$EVAL_TOKENS}" "${SEED:=0}"
+: "${STAGE0_CURRICULUM:=}" "${STAGE0_CURRICULUM_SHARE:=0.3}" "${CURRICULUM_MAX:=4}" "${CURRICULUM_SHARE:=0.3}" "${VISION_LR:=}" "${SFT_TRAIN_VISION:=0}" "${GRPO_TOKENS:=$EVAL_TOKENS}" "${SEED:=0}"
 : "${RUN_SEED:=$SEED}" "${SEEDS:=0 1 2}" "${GRPO_LRS:=3e-6 1e-5 3e-5}" "${GRPO_REWARDS:=count_hybrid:1.0 count_format:1.0}"
 PIXELS=$(( SIZE * SIZE ))
 mkdir -p "$WORK" "$OUT/logs" "$OUT/eval" "$OUT/artifacts"
@@ -191,7 +192,14 @@ stage_model() {
 
 stage_stage0() {
   if [[ $STAGE0 == 1 ]]; then
-    DEPS="$WORK/model $DATA/train $DATA/test_id $DATA/test_hard" run_stage stage0 "$WORK/stage0" "${STAGE0_CMD[@]}" --config recipes/scratch/stage0.yaml \
+    local curriculum=() deps="$WORK/model $DATA/train $DATA/test_id $DATA/test_hard"
+    if [[ -n $STAGE0_CURRICULUM ]]; then  # stage 0 first on these families only (--curriculum_data), then on all
+      run_stage synth_curriculum "$DATA/curriculum" "${ACTREP[@]}" synth --out "$DATA/curriculum" --n $(( N_TRAIN / 2 )) --seed $(( SEED + 4004 )) \
+        --splits train=1 --preset "$PRESET" "${synth_flags[@]}" --families "$STAGE0_CURRICULUM"
+      curriculum=(--curriculum_data "$DATA/curriculum" --curriculum_share "$STAGE0_CURRICULUM_SHARE")
+      deps+=" $DATA/curriculum"
+    fi
+    DEPS=$deps run_stage stage0 "$WORK/stage0" "${STAGE0_CMD[@]}" --config recipes/scratch/stage0.yaml "${curriculum[@]}" \
       --model_name_or_path "$WORK/model" --train_data "$DATA/train" --eval_data "$DATA/test_id" "$DATA/test_hard" \
       --output_dir "$WORK/stage0" --max_time_s "$STAGE0_SECONDS" --batch_size "$STAGE0_BATCH" --learning_rate "$STAGE0_LR" \
       --num_workers "$WORKERS" --max_replay "$STAGE0_REPLAY" --eval_limit "$N_TEST" --seed "$SEED" "${VIDEO_FLAGS[@]}"
