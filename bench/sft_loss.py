@@ -27,9 +27,9 @@ VOCAB = 151_936
 
 def one(loss_name: str, batch: int, window: int, labels: int, device: str) -> dict:
     import torch
-    from transformers.loss.loss_utils import ForCausalLMLoss
 
-    from actrep.train.sft import token_sum_loss
+    from actrep.train.sft import token_sum_loss  # first: importing actrep sets up torchvision for transformers
+    from transformers.loss.loss_utils import ForCausalLMLoss
 
     torch.manual_seed(0)
     logits = torch.randn(batch, window, VOCAB, device=device, dtype=torch.bfloat16, requires_grad=True)
