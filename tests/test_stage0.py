@@ -257,7 +257,7 @@ def test_cli_errors_are_one_line(tmp_path):
 def test_run_sh_tiny_end_to_end(tmp_path):
     """`SCALE=tiny bash results/scratch/run.sh OUT` runs every stage on a CPU and writes the results."""
     out, work = tmp_path / "out", tmp_path / "work"
-    env = {**os.environ, "SCALE": "tiny", "WORK": str(work), "PYTHON": sys.executable}
+    env = {**os.environ, "SCALE": "tiny", "WORK": str(work), "PYTHON": sys.executable, "STAGE0_SECONDS": "4"}
     result = subprocess.run(["bash", "results/scratch/run.sh", str(out)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     summary = json.loads((out / "summary.json").read_text())
@@ -279,3 +279,30 @@ def test_run_sh_tiny_end_to_end(tmp_path):
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
     timings = (tmp_path / "out2" / "timings.tsv").read_text()
     assert "stage0\t0\treused" in timings and "grpo\t0\treused" in timings
+
+
+@pytest.mark.slow
+def test_run_sh_seeds_survives_out_of_memory_and_a_failed_seed(tmp_path):
+    """Mode seeds on the CPU with a python that fails on purpose: a stage that ran out of GPU memory next
+    to others is rerun alone and finishes; a seed that fails otherwise loses only itself (summary of the
+    rest, exit 1 naming it)."""
+    fake = tmp_path / "python"
+    fake.write_text(f"""#!/bin/bash
+case " $* " in
+  *"/grpo_s1 "*) [ -f {tmp_path}/oom_once ] || {{ touch {tmp_path}/oom_once; echo "torch.OutOfMemoryError: CUDA out of memory." >&2; exit 1; }};;
+  *" sft "*"/sft_s2 "*) echo "RuntimeError: broken on purpose" >&2; exit 1;;
+esac
+exec {sys.executable} "$@"
+""")
+    fake.chmod(0o755)
+    out = tmp_path / "out"
+    env = {**os.environ, "SCALE": "tiny", "WORK": str(tmp_path / "work"), "PYTHON": str(fake), "SEEDS": "0 1 2",
+           "GRPO_LRS": "1e-4", "STAGE0_SECONDS": "4"}
+    result = subprocess.run(["bash", "results/scratch/run.sh", "seeds", str(out)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    log = (out / "run.log").read_text()
+    assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "grpo_s1: out of GPU memory next to the stages running in parallel; rerunning it alone" in log
+    assert (out / "logs" / "grpo_s1.out_of_memory.log").exists() and "grpo_s1: done" in log
+    assert "seed(s) 2 FAILED" in log
+    summary = json.loads((out / "seeds_summary.json").read_text())
+    assert [s["seed"] for s in summary["seeds"]] == [0, 1]
