@@ -356,6 +356,9 @@ def main(argv: list[str]) -> int:
         console.print(f"saved the final checkpoint to {output_dir} ({time.perf_counter() - started:.0f} s after the start)")
     if script.eval_after:
         _eval_after(trainer, script, output_dir)
+    # every rank leaves together: a rank that tears down while rank 0 still writes the checkpoint aborted
+    # ("terminate called without an active exception", ZeRO-3 on 2 CPU processes, once in a CI run)
+    trainer.accelerator.wait_for_everyone()
     trainer.accelerator.end_training()
     return 0
 
