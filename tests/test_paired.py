@@ -67,3 +67,28 @@ def test_different_test_sets_are_refused(tmp_path):
     b, _ = _run(tmp_path, "b", [1, 2], [1, 2])
     with pytest.raises(ActRepError, match="not evaluated on the same clips"):
         compare_seeds({0: (a, b)})
+
+
+def test_seeds_summary_leaves_out_a_seed_whose_evaluation_is_missing_on_one_set(tmp_path, capsys):
+    """results/scratch/seeds_summary.py: a seed not evaluated on the harder set is named there and kept elsewhere."""
+    import importlib.util
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "results" / "scratch" / "seeds_summary.py"
+    spec = importlib.util.spec_from_file_location("seeds_summary", script)
+    seeds_summary = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(seeds_summary)
+    truths = [1, 2, 3, 4, 5, 6, 7, 8]
+    for test_set in ("test_id", "test_hard"):
+        (tmp_path / "eval" / test_set).mkdir(parents=True)
+        for seed in (0, 1):
+            if test_set == "test_hard" and seed == 0:
+                continue  # seed 0's harder-set evaluation did not finish
+            _run(tmp_path / "eval" / test_set, f"sft_s{seed}", truths, [t + 2 for t in truths])
+            _run(tmp_path / "eval" / test_set, f"grpo_s{seed}", truths, truths)
+    record = seeds_summary.summary(tmp_path, [(0, "sft_s0", "grpo_s0"), (1, "sft_s1", "grpo_s1")])
+    assert [s["seed"] for s in record["seeds"]] == [0, 1]
+    assert record["by_test_set"]["test_id"]["missing_seeds"] == []
+    hard = record["by_test_set"]["test_hard"]
+    assert hard["missing_seeds"] == [0] and [s["seed"] for s in hard["seeds"]] == [1]
+    assert "Seed(s) 0: no evaluation on this set" in (tmp_path / "seeds_summary.md").read_text()

@@ -306,3 +306,6 @@ exec {sys.executable} "$@"
     assert "seed(s) 2 FAILED" in log
     summary = json.loads((out / "seeds_summary.json").read_text())
     assert [s["seed"] for s in summary["seeds"]] == [0, 1]
+    # the sweep runs as long as the final GRPO, so its run at the picked rate is seed 0's GRPO (reused)
+    assert "sweep_lr1e-4\t0\treused" in (out / "timings.tsv").read_text() and "grpo_s0: started" not in log
+    assert (out / "eval" / "test_id" / "grpo_s0" / "metrics.json").exists()

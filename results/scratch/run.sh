@@ -64,7 +64,7 @@ if [[ $SCALE == gpu ]]; then
   : "${SFT_SECONDS:=180}" "${SFT_RATE:=120}" "${SFT_BATCH:=32}" "${SFT_LR:=5e-4}" "${SFT_LOG_STEPS:=10}"
   : "${GRPO_STEPS:=150}" "${GRPO_VIDEOS:=8}" "${GRPO_G:=8}" "${GRPO_LR:=1e-5}" "${GRPO_MICRO:=32}" "${GRPO_FAST:=1}"
   : "${EVAL_TOKENS:=320}" "${EVAL_BATCH:=128}" "${EARLY_TOKENS:=32}" "${EVAL_THREADS:=8}"
-  : "${N_VALID:=128}" "${SWEEP_STEPS:=40}" "${SEEDS_GRPO_STEPS:=150}"
+  : "${N_VALID:=256}" "${SEEDS_GRPO_STEPS:=150}"
 elif [[ $SCALE == tiny ]]; then
   : "${WORKERS:=2}" "${N_TRAIN:=24}" "${N_TEST:=6}" "${N_HARD:=4}"
   : "${SIZE:=56}" "${FPS:=8}" "${DURATION:=3}" "${MAX_COUNT:=4}"
@@ -73,7 +73,7 @@ elif [[ $SCALE == tiny ]]; then
   : "${SFT_SECONDS:=0}" "${SFT_RATE:=4}" "${SFT_BATCH:=4}" "${SFT_LR:=2e-3}" "${SFT_STEPS:=4}" "${SFT_LOG_STEPS:=1}"
   : "${GRPO_STEPS:=2}" "${GRPO_VIDEOS:=2}" "${GRPO_G:=2}" "${GRPO_LR:=1e-4}" "${GRPO_MICRO:=4}" "${GRPO_FAST:=0}"
   : "${EVAL_TOKENS:=24}" "${EVAL_BATCH:=8}" "${EARLY_TOKENS:=8}" "${EVAL_THREADS:=2}"
-  : "${GRPO_TOKENS:=24}" "${N_VALID:=4}" "${SWEEP_STEPS:=1}" "${SEEDS_GRPO_STEPS:=2}"
+  : "${GRPO_TOKENS:=24}" "${N_VALID:=4}" "${SEEDS_GRPO_STEPS:=2}"
 else
   echo "SCALE must be gpu or tiny (got $SCALE)" >&2
   exit 2
@@ -81,7 +81,7 @@ fi
 : "${WORK:=$ROOT/runs/scratch/$SCALE}" "${REUSE:=1}" "${PRESET:=easy}" "${HARD_PRESET:=medium}" "${INIT_STD:=0.02}" "${FAMILIES:=}"
 : "${TOKENS_PER_SECOND:=$(( (FPS + 1) / 2 ))}" "${STAGE0:=1}" "${SFT_RCS:=true}" "${SFT_CURRICULUM:=0}"
 : "${STAGE0_CURRICULUM:=}" "${STAGE0_CURRICULUM_SHARE:=0.3}" "${CURRICULUM_MAX:=4}" "${CURRICULUM_SHARE:=0.3}" "${VISION_LR:=}" "${SFT_TRAIN_VISION:=0}" "${GRPO_TOKENS:=$EVAL_TOKENS}" "${SEED:=0}"
-: "${RUN_SEED:=$SEED}" "${SEEDS:=0 1 2}" "${GRPO_LRS:=3e-6 1e-5 3e-5}" "${GRPO_REWARDS:=count_hybrid:1.0 count_format:1.0}"
+: "${RUN_SEED:=$SEED}" "${SEEDS:=0 1 2}" "${SWEEP_STEPS:=$SEEDS_GRPO_STEPS}" "${GRPO_LRS:=3e-6 1e-5 3e-5}" "${GRPO_REWARDS:=count_hybrid:1.0 count_format:1.0}"
 PIXELS=$(( SIZE * SIZE ))
 mkdir -p "$WORK" "$OUT/logs" "$OUT/eval" "$OUT/artifacts"
 DATA=$WORK/data
@@ -406,8 +406,17 @@ seeds)
   stage_cot
   first=${SEEDS%% *}
   read -r -a rewards <<< "$GRPO_REWARDS"
-  # 1. GRPO's learning rate from a short sweep on the validation split, from the first seed's SFT
+  read -r -a rest <<< "${SEEDS#"$first"}"
+  # 1. SFT of every seed: the first one now, the others one after another in the background (two SFTs
+  #    fit next to each other on an 80 GB GPU, three ran out of memory); a seed whose SFT fails here
+  #    tries again in step 3 and, failing again, loses only itself
+  ( for seed in "${rest[@]}"; do ( RUN_SEED=$seed stage_sft "sft_s$seed" "$SFT_RCS" ) || true; done ) &
+  sft_rest_pid=$!
   RUN_SEED=$first stage_sft "sft_s$first" "$SFT_RCS"
+  # 2. GRPO's learning rate from a sweep on the validation split, from the first seed's SFT. The sweep
+  #    runs as long as the final GRPO (SWEEP_STEPS = SEEDS_GRPO_STEPS): on 2026-12-06 a 40-step sweep
+  #    picked 3e-5, which then lost 14 OBO points over 150 steps (results/scratch/2026-12-06-h100-seeds3).
+  #    With equal lengths the sweep's run at the picked rate is the first seed's GRPO (the same command).
   lr_runs=()
   for lr in $GRPO_LRS; do  # subshells: each run sees its own RUN_SEED / GRPO_* and every function
     ( RUN_SEED=$first GRPO_STEPS=$SWEEP_STEPS GRPO_LR=$lr
@@ -419,14 +428,17 @@ seeds)
   wait_bg
   GRPO_LR=$("$PY" results/scratch/seeds_summary.py pick_lr "${lr_runs[@]}" --out "$OUT/sweep.json")
   log "GRPO learning rate from the validation sweep: $GRPO_LR ($OUT/sweep.json)"
-  # 2. every seed: SFT and GRPO from the same stage 0, side by side on the GPU, then the same test clips
-  declare -A seed_pid=()
+  wait "$sft_rest_pid" || true
+  # 3. every seed: GRPO from its SFT (side by side on the GPU), then SFT and GRPO on the same test clips
+  declare -A seed_pid=() grpo_dir=()
   for seed in $SEEDS; do
+    grpo_dir[$seed]=grpo_s$seed
+    [[ $seed == "$first" && $SWEEP_STEPS == "$SEEDS_GRPO_STEPS" ]] && grpo_dir[$seed]=sweep_lr$GRPO_LR
     ( RUN_SEED=$seed GRPO_STEPS=$SEEDS_GRPO_STEPS
       stage_sft "sft_s$seed" "$SFT_RCS"
-      stage_grpo "grpo_s$seed" "$WORK/sft_s$seed" "$SFT_RCS" "${rewards[@]}"
+      stage_grpo "${grpo_dir[$seed]}" "$WORK/sft_s$seed" "$SFT_RCS" "${rewards[@]}"
       for set in test_id test_hard; do
-        stage_eval "s${seed}_$set" "$set" "$EVAL_TOKENS" "$WORK/sft_s$seed:sft_s$seed" "$WORK/grpo_s$seed:grpo_s$seed"
+        stage_eval "s${seed}_$set" "$set" "$EVAL_TOKENS" "$WORK/sft_s$seed:sft_s$seed" "$WORK/${grpo_dir[$seed]}:grpo_s$seed"
       done ) &
     seed_pid[$seed]=$!
   done
@@ -437,7 +449,8 @@ seeds)
     if wait "${seed_pid[$seed]}"; then pairs+=(--seed "$seed" "sft_s$seed" "grpo_s$seed"); else failed+=("$seed"); fi
   done
   [[ ${#pairs[@]} -gt 0 ]] && "$PY" results/scratch/seeds_summary.py summary --out "$OUT" "${pairs[@]}" 2>&1 | tee -a "$OUT/run.log"
-  copy_artifacts "$WORK/stage0" $(for seed in $SEEDS; do echo "$WORK/sft_s$seed $WORK/grpo_s$seed"; done)
+  copy_artifacts "$WORK/stage0" $(for seed in $SEEDS; do echo "$WORK/sft_s$seed $WORK/${grpo_dir[$seed]}"; done) \
+    $(for lr in $GRPO_LRS; do echo "$WORK/sweep_lr$lr"; done)
   if [[ ${#failed[@]} -gt 0 ]]; then
     log "seed(s) ${failed[*]} FAILED (their logs are in $OUT/logs); the summary has the others. The same command again reuses every finished stage."
     exit 1

@@ -43,8 +43,12 @@ def markdown(summaries: dict[str, dict], lr: str | None) -> str:
         lines += [f"GRPO learning rate {lr}, picked on the validation split (sweep.json).", ""]
     for name, s in summaries.items():
         d = s["difference"]
-        lines += [f"## {name}: {TEST_SETS.get(name, name)}, {s['test_clips']} clips", "",
-                  "| seed | SFT OBO | GRPO OBO | SFT exact | GRPO exact | SFT MAE | GRPO MAE | McNemar (OBO) gained / lost, p |",
+        missing = s.get("missing_seeds")
+        lines += [f"## {name}: {TEST_SETS.get(name, name)}, {s['test_clips']} clips", ""]
+        if missing:
+            lines += [f"Seed(s) {', '.join(map(str, missing))}: no evaluation on this set; the rows and intervals "
+                      "below are the other seeds only.", ""]
+        lines += ["| seed | SFT OBO | GRPO OBO | SFT exact | GRPO exact | SFT MAE | GRPO MAE | McNemar (OBO) gained / lost, p |",
                   "|---|---|---|---|---|---|---|---|"]
         for e in s["seeds"]:
             m = e["mcnemar_obo"]
@@ -66,9 +70,12 @@ def markdown(summaries: dict[str, dict], lr: str | None) -> str:
 def summary(out: Path, seeds: list[tuple[int, str, str]]) -> dict:
     summaries = {}
     for test_set in TEST_SETS:
-        if (out / "eval" / test_set).is_dir():
-            summaries[test_set] = compare_seeds({seed: (out / "eval" / test_set / sft, out / "eval" / test_set / grpo)
-                                                 for seed, sft, grpo in seeds})
+        runs = {seed: (out / "eval" / test_set / sft, out / "eval" / test_set / grpo) for seed, sft, grpo in seeds}
+        # a seed whose evaluation on this set did not finish is left out of this set only, and named
+        done = {seed: pair for seed, pair in runs.items() if all((run / "metrics.json").exists() for run in pair)}
+        if done:
+            summaries[test_set] = compare_seeds(done)
+            summaries[test_set]["missing_seeds"] = sorted(set(runs) - set(done))
     if "test_id" not in summaries:
         sys.exit(f"no evaluations under {out}/eval/test_id")
     sweep = out / "sweep.json"
