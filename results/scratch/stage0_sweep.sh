@@ -9,6 +9,8 @@
 # for SECONDS each and writes every variant's log and stage0_metrics.json (probe: phase error,
 # start F1, count read off the head) to OUT. FLAGS are added to a common command line; {DATA} and
 # {WORK} in them are replaced. Without variants: the learning-rate / head sweep of run 1.
+# FAMILY_SETS="NAME=family,family ..." also renders DATA/train_NAME and DATA/test_NAME with only those
+# families (for variants such as objects4="--train_data {DATA}/train_objects4 --eval_data {DATA}/test_objects4").
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT"
@@ -35,6 +37,12 @@ mkdir -p "$WORK" "$OUT/logs"
   done
   "$PY" -m actrep synth --out "$DATA/train_squat" --n $(( N_TRAIN / 2 )) --seed 5 --splits train=1 --families squat "${synth[@]}"
   "$PY" -m actrep synth --out "$DATA/test_squat" --n "$N_TEST" --seed 1005 --splits test=1 --families squat "${synth[@]}"
+  seed=10
+  for set in ${FAMILY_SETS:-}; do
+    seed=$(( seed + 1 ))
+    "$PY" -m actrep synth --out "$DATA/train_${set%%=*}" --n "$N_TRAIN" --seed "$seed" --splits train=1 --families "${set#*=}" "${synth[@]}"
+    "$PY" -m actrep synth --out "$DATA/test_${set%%=*}" --n "$N_TEST" --seed $(( seed + 1000 )) --splits test=1 --families "${set#*=}" "${synth[@]}"
+  done
 } > "$OUT/logs/setup.log" 2>&1
 # name -> flags on top of the common command line (later flags win)
 declare -A VARIANTS=()
