@@ -309,3 +309,4 @@ exec {sys.executable} "$@"
     # the sweep runs as long as the final GRPO, so its run at the picked rate is seed 0's GRPO (reused)
     assert "sweep_lr1e-4\t0\treused" in (out / "timings.tsv").read_text() and "grpo_s0: started" not in log
     assert (out / "eval" / "test_id" / "grpo_s0" / "metrics.json").exists()
+    assert {d.name for d in (out / "artifacts").iterdir()} >= {"stage0", "sweep_lr1e-4", "sft_s0", "sft_s1", "grpo_s1"}

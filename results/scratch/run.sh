@@ -449,8 +449,9 @@ seeds)
     if wait "${seed_pid[$seed]}"; then pairs+=(--seed "$seed" "sft_s$seed" "grpo_s$seed"); else failed+=("$seed"); fi
   done
   [[ ${#pairs[@]} -gt 0 ]] && "$PY" results/scratch/seeds_summary.py summary --out "$OUT" "${pairs[@]}" 2>&1 | tee -a "$OUT/run.log"
-  copy_artifacts "$WORK/stage0" $(for seed in $SEEDS; do echo "$WORK/sft_s$seed $WORK/${grpo_dir[$seed]}"; done) \
-    $(for lr in $GRPO_LRS; do echo "$WORK/sweep_lr$lr"; done)
+  # every sweep run once (the first seed's GRPO is one of them when the lengths match)
+  copy_artifacts "$WORK/stage0" $(for lr in $GRPO_LRS; do echo "$WORK/sweep_lr$lr"; done) \
+    $(for seed in $SEEDS; do echo "$WORK/sft_s$seed"; [[ ${grpo_dir[$seed]} == sweep_lr* ]] || echo "$WORK/${grpo_dir[$seed]}"; done)
   if [[ ${#failed[@]} -gt 0 ]]; then
     log "seed(s) ${failed[*]} FAILED (their logs are in $OUT/logs); the summary has the others. The same command again reuses every finished stage."
     exit 1
