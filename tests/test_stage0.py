@@ -196,6 +196,21 @@ def test_stage0_trains_saves_and_reloads(tmp_path, tiny_checkpoints, synth_data)
     assert 0 <= probe["count_from_starts"]["obo"] <= 1 and probe["videos"] == 8
 
 
+def test_prefetcher_close_stops_the_persistent_loader_workers():
+    """Stage 0's loader keeps its workers between epochs; closing the prefetcher stops them at once (torch < 2.13
+    would otherwise wait 5 s for each at exit), and the loader still gives batches afterwards."""
+    from actrep.train.stage0_data import Prefetcher, make_loader
+
+    loader = make_loader(list(range(64)), None, batch_size=4, workers=2, prefetch=2, shuffle=True, seed=0, drop_last=False)
+    prefetcher = Prefetcher(loader)
+    assert prefetcher.get() is not None
+    workers = list(loader._iterator._workers)
+    assert all(worker.is_alive() for worker in workers)
+    prefetcher.close()
+    assert not any(worker.is_alive() for worker in workers)
+    assert len(next(iter(loader))) == 4
+
+
 def test_curriculum_trains_on_its_data_first_then_on_the_training_data(tmp_path, tiny_checkpoints, synth_data, monkeypatch, capsys):
     """--curriculum_data feeds the first --curriculum_share of the run, then --train_data takes over."""
     from actrep.synth import SynthConfig, write_dataset
@@ -309,4 +324,6 @@ exec {sys.executable} "$@"
     # the sweep runs as long as the final GRPO, so its run at the picked rate is seed 0's GRPO (reused)
     assert "sweep_lr1e-4\t0\treused" in (out / "timings.tsv").read_text() and "grpo_s0: started" not in log
     assert (out / "eval" / "test_id" / "grpo_s0" / "metrics.json").exists()
+    sweep = json.loads((out / "sweep.json").read_text())  # the SFT it starts from, scored on the same clips
+    assert sweep["picked"] == "1e-4" and sweep["sft"]["run"].endswith("eval/valid/sft_s0")
     assert {d.name for d in (out / "artifacts").iterdir()} >= {"stage0", "sweep_lr1e-4", "sft_s0", "sft_s1", "grpo_s1"}

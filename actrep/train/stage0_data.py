@@ -30,6 +30,7 @@ import torch
 
 from actrep.errors import ActRepError
 from actrep.manifest import load_samples
+from actrep.train.common import stop_loader_workers
 
 TARGET_NAMES = ("cos", "sin", "active", "start", "end")
 
@@ -237,6 +238,7 @@ class Prefetcher:
             except queue.Empty:
                 pass
         self.thread.join(timeout=5)
+        stop_loader_workers(self.loader)  # now, not at exit (torch < 2.13 waits 5 s a worker there)
 
 
 def to_device(batch: dict, device) -> dict:
