@@ -69,15 +69,20 @@ def test_different_test_sets_are_refused(tmp_path):
         compare_seeds({0: (a, b)})
 
 
-def test_seeds_summary_leaves_out_a_seed_whose_evaluation_is_missing_on_one_set(tmp_path, capsys):
-    """results/scratch/seeds_summary.py: a seed not evaluated on the harder set is named there and kept elsewhere."""
+def _seeds_summary():
     import importlib.util
     from pathlib import Path
 
     script = Path(__file__).resolve().parents[1] / "results" / "scratch" / "seeds_summary.py"
     spec = importlib.util.spec_from_file_location("seeds_summary", script)
-    seeds_summary = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(seeds_summary)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_seeds_summary_leaves_out_a_seed_whose_evaluation_is_missing_on_one_set(tmp_path, capsys):
+    """results/scratch/seeds_summary.py: a seed not evaluated on the harder set is named there and kept elsewhere."""
+    seeds_summary = _seeds_summary()
     truths = [1, 2, 3, 4, 5, 6, 7, 8]
     for test_set in ("test_id", "test_hard"):
         (tmp_path / "eval" / test_set).mkdir(parents=True)
@@ -92,3 +97,17 @@ def test_seeds_summary_leaves_out_a_seed_whose_evaluation_is_missing_on_one_set(
     hard = record["by_test_set"]["test_hard"]
     assert hard["missing_seeds"] == [0] and [s["seed"] for s in hard["seeds"]] == [1]
     assert "Seed(s) 0: no evaluation on this set" in (tmp_path / "seeds_summary.md").read_text()
+
+
+def test_pick_lr_records_the_sft_beside_the_rates_and_never_picks_it(tmp_path):
+    """The sweep's SFT reference shows whether the picked rate beat no GRPO at all; it is not a candidate."""
+    seeds_summary = _seeds_summary()
+    truths = [1, 2, 3, 4, 5, 6, 7, 8]
+    _run(tmp_path, "sft", truths, truths)  # the SFT is best here: every count right
+    _run(tmp_path, "low", truths, [t + 2 for t in truths[:6]] + truths[6:])  # OBO 0.25
+    _run(tmp_path, "high", truths, [t + 2 for t in truths[:2]] + truths[2:])  # OBO 0.75
+    picked = seeds_summary.pick_lr([f"3e-6={tmp_path / 'low'}", f"1e-5={tmp_path / 'high'}"], tmp_path / "sweep.json",
+                                   reference=str(tmp_path / "sft"))
+    record = json.loads((tmp_path / "sweep.json").read_text())
+    assert picked == record["picked"] == "1e-5"
+    assert record["sft"]["obo"] == 1.0 and record["picked_minus_sft_obo_points"] == -25.0

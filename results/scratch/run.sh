@@ -425,8 +425,13 @@ seeds)
     BG_PIDS+=($!)
     lr_runs+=("$lr=$OUT/eval/valid/sweep_lr$lr")
   done
+  # the SFT it starts from, on the same clips: sweep.json tells whether any rate beat no GRPO at all
+  # (on 2026-12-06 the pick, 3e-6, gained 1.2 test points: the smallest rate may just change least)
+  ( stage_eval "sweep_sft" valid "$EVAL_TOKENS" "$WORK/sft_s$first:sft_s$first" ) &
+  BG_PIDS+=($!)
   wait_bg
-  GRPO_LR=$("$PY" results/scratch/seeds_summary.py pick_lr "${lr_runs[@]}" --out "$OUT/sweep.json")
+  GRPO_LR=$("$PY" results/scratch/seeds_summary.py pick_lr "${lr_runs[@]}" --reference "$OUT/eval/valid/sft_s$first" \
+    --out "$OUT/sweep.json")
   log "GRPO learning rate from the validation sweep: $GRPO_LR ($OUT/sweep.json)"
   wait "$sft_rest_pid" || true
   # 3. every seed: GRPO from its SFT (side by side on the GPU), then SFT and GRPO on the same test clips

@@ -1,7 +1,8 @@
 """The seeds mode of results/scratch/run.sh: pick GRPO's learning rate, then summarise SFT vs GRPO over seeds.
 
-    python results/scratch/seeds_summary.py pick_lr LR=EVAL_RUN ... --out OUT/sweep.json
-        prints the learning rate whose validation run has the highest OBO (ties: lower MAE)
+    python results/scratch/seeds_summary.py pick_lr LR=EVAL_RUN ... [--reference SFT_EVAL_RUN] --out OUT/sweep.json
+        prints the learning rate whose validation run has the highest OBO (ties: lower MAE); the SFT they start
+        from, if given, is recorded beside them
     python results/scratch/seeds_summary.py summary --out OUT --seed 0 SFT_RUN GRPO_RUN --seed 1 ...
         reads OUT/eval/<test set>/<run> for every test set there, writes OUT/seeds_summary.{json,md}
 
@@ -22,14 +23,20 @@ from actrep.runs import load_run
 TEST_SETS = {"test_id": "in-distribution (training preset, held-out seed)", "test_hard": "harder preset"}
 
 
-def pick_lr(runs: list[str], out: Path) -> str:
-    scored = []
-    for spec in runs:
-        lr, _, path = spec.partition("=")
+def pick_lr(runs: list[str], out: Path, reference: str | None = None) -> str:
+    """The rate of the best validation run; `reference` (the SFT the runs start from) is recorded beside it,
+    with how far the pick is above it, and never picked: the protocol measures GRPO."""
+    def scores(path: str) -> dict:
         strict = load_run(path)[0]["strict"]
-        scored.append({"learning_rate": lr, "obo": strict["obo"], "mae": strict["mae"], "run": path})
+        return {"obo": strict["obo"], "mae": strict["mae"], "run": path}
+
+    scored = [{"learning_rate": lr, **scores(path)} for lr, _, path in (spec.partition("=") for spec in runs)]
     best = max(scored, key=lambda r: (r["obo"], -r["mae"]))
-    out.write_text(json.dumps({"picked": best["learning_rate"], "by": "validation OBO, then MAE", "runs": scored}, indent=2) + "\n")
+    record = {"picked": best["learning_rate"], "by": "validation OBO, then MAE", "runs": scored}
+    if reference:
+        record["sft"] = scores(reference)
+        record["picked_minus_sft_obo_points"] = round(100 * (best["obo"] - record["sft"]["obo"]), 1)
+    out.write_text(json.dumps(record, indent=2) + "\n")
     return best["learning_rate"]
 
 
@@ -95,13 +102,14 @@ def main() -> None:
     sub = parser.add_subparsers(dest="command", required=True)
     pick = sub.add_parser("pick_lr")
     pick.add_argument("runs", nargs="+", help="LR=EVAL_RUN_DIR")
+    pick.add_argument("--reference", help="the validation run of the SFT the sweep starts from (recorded, never picked)")
     pick.add_argument("--out", type=Path, required=True)
     summ = sub.add_parser("summary")
     summ.add_argument("--out", type=Path, required=True)
     summ.add_argument("--seed", nargs=3, action="append", metavar=("SEED", "SFT_RUN", "GRPO_RUN"), required=True)
     args = parser.parse_args()
     if args.command == "pick_lr":
-        print(pick_lr(args.runs, args.out))
+        print(pick_lr(args.runs, args.out, args.reference))
     else:
         summary(args.out, [(int(seed), sft, grpo) for seed, sft, grpo in args.seed])
 
