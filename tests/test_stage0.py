@@ -272,7 +272,8 @@ def test_cli_errors_are_one_line(tmp_path):
 def test_run_sh_tiny_end_to_end(tmp_path):
     """`SCALE=tiny bash results/scratch/run.sh OUT` runs every stage on a CPU and writes the results."""
     out, work = tmp_path / "out", tmp_path / "work"
-    env = {**os.environ, "SCALE": "tiny", "WORK": str(work), "PYTHON": sys.executable, "STAGE0_SECONDS": "4"}
+    env = {**os.environ, "SCALE": "tiny", "WORK": str(work), "PYTHON": sys.executable, "STAGE0_SECONDS": "4",
+           "GRPO_ARGS": "--temperature 1.3 --top_p 0.95"}
     result = subprocess.run(["bash", "results/scratch/run.sh", str(out)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     summary = json.loads((out / "summary.json").read_text())
@@ -284,6 +285,8 @@ def test_run_sh_tiny_end_to_end(tmp_path):
     for name in ("report_test_id.html", "report_test_hard.html", "machine.txt", "commands.sh", "timings.tsv", "summary.md"):
         assert (out / name).exists(), name
     assert "stage0" in (out / "commands.sh").read_text()
+    arguments = json.loads((out / "artifacts" / "grpo" / "arguments.json").read_text())["GRPOArguments"]
+    assert (arguments["temperature"], arguments["top_p"]) == (1.3, 0.95)  # GRPO_ARGS reached actrep grpo
     # the later stages reused the stage-0 video settings
     settings = json.loads((out / "artifacts" / "grpo" / "actrep_settings.json").read_text())
     assert settings["video"]["fps"] == 8.0 and settings["video"]["max_pixels"] == 56 * 56

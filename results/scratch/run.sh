@@ -30,7 +30,8 @@
 # SFT_SECONDS into steps), SFT_STEPS (overrides), SFT_LR, SFT_BATCH, SFT_RCS, SFT_TRAIN_VISION=1,
 # STAGE0_CURRICULUM (families stage 0 learns first, e.g. squat, for STAGE0_CURRICULUM_SHARE of its time),
 # SFT_CURRICULUM=1 (+ CURRICULUM_MAX, CURRICULUM_SHARE), VISION_LR (needs
-# `actrep sft --vision_learning_rate`), GRPO_STEPS, GRPO_LR, GRPO_VIDEOS, GRPO_G, GRPO_FAST,
+# `actrep sft --vision_learning_rate`), GRPO_STEPS, GRPO_LR, GRPO_VIDEOS, GRPO_G, GRPO_FAST, GRPO_ARGS (more
+# `actrep grpo` flags, e.g. "--temperature 1.3"),
 # EVAL_TOKENS; seeds mode: SEEDS, GRPO_LRS (the sweep), SWEEP_STEPS, N_VALID, SEEDS_GRPO_STEPS,
 # GRPO_REWARDS. SEED seeds the data and the model; RUN_SEED (default SEED) seeds SFT and GRPO (data order,
 # sampling, LoRA/heads init). docs/from_scratch.md has the table with the defaults.
@@ -260,13 +261,14 @@ stage_sft() {
 # stage_grpo NAME FROM RCS REWARDS...
 grpo_fast=()
 [[ $GRPO_FAST == 1 ]] && grpo_fast=(--fast_vision_attention true --fast_decode true)
+read -r -a grpo_extra <<< "${GRPO_ARGS:-}"
 stage_grpo() {
   local name=$1 from=$2 rcs=$3
   shift 3
   DEPS="$from $DATA/train" run_stage "$name" "$WORK/$name" "${ACTREP[@]}" grpo --config recipes/scratch/grpo.yaml --model_name_or_path "$from" \
     --train_data "$DATA/train" --output_dir "$WORK/$name" --rcs "$rcs" --max_steps "$GRPO_STEPS" --learning_rate "$GRPO_LR" \
     --videos_per_step "$GRPO_VIDEOS" --num_generations "$GRPO_G" --micro_batch_size "$GRPO_MICRO" \
-    --max_completion_length "$GRPO_TOKENS" --dataloader_num_workers "$EVAL_THREADS" --seed "$RUN_SEED" "${grpo_fast[@]}" --rewards "$@"
+    --max_completion_length "$GRPO_TOKENS" --dataloader_num_workers "$EVAL_THREADS" --seed "$RUN_SEED" "${grpo_fast[@]}" "${grpo_extra[@]}" --rewards "$@"
 }
 
 # stage_eval NAME SET TOKENS MODEL:RUN...: evaluate into WORK/eval/NAME, copy the runs to OUT/eval/SET/RUN
