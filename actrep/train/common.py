@@ -155,7 +155,7 @@ def stop_loader_workers(*loaders) -> int:
     Written by hand because torch < 2.13 gets this wrong and has no public call for it: with persistent
     workers and pinned memory it registers, per worker, an exit handler that waits 5 s for a worker nobody
     told to stop before killing it, so a run with 14 loader workers took 70 s to exit after its checkpoint
-    was saved (H100, torch 2.11: results/scratch/2026-12-06-h100-seeds4/exitwatch). `_iterator` and
+    was saved (H100, torch 2.11: results/scratch/2026-12-06-h100-seeds4/device/exitwatch). `_iterator` and
     `_shutdown_workers` are what DataLoader's own `__del__` uses; accelerate's wrappers keep the real
     loader in `base_dataloader`. The loaders stay usable: their next `iter()` starts new workers.
     """
