@@ -29,6 +29,7 @@ from actrep.synth import (
     write_dataset,
 )
 from actrep.synth.cli import main
+from actrep.synth.spec import families_of
 
 TINY = dict(size="64", fps=8.0, duration=3.0, min_count=1, max_count=5, quiet=True)
 
@@ -255,6 +256,15 @@ def test_cli_end_to_end(tmp_path, capsys):
     assert cv2.imread(str(png)) is not None
     with pytest.raises(ActRepError, match="larger than"):
         main(["--out", str(tmp_path / "x"), "--min-count", "9", "--max-count", "2"])
+
+
+def test_families_take_commas_as_well_as_spaces():
+    # results/scratch/run.sh passes FAMILIES=squat,pendulum as one argument; it was one unknown name once
+    assert families_of(SynthConfig(output_dir="unused", families=["squat,pendulum"])) == ("squat", "pendulum")
+    assert families_of(SynthConfig(output_dir="unused", families=["squat", "pendulum,squat"])) == ("squat", "pendulum")
+    assert families_of(SynthConfig(output_dir="unused")) == ACTIONS
+    with pytest.raises(ActRepError, match="unknown family 'dance'"):
+        families_of(SynthConfig(output_dir="unused", families=["squat,dance"]))
 
 
 def test_cli_reads_a_yaml_recipe(tmp_path):

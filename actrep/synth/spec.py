@@ -65,7 +65,7 @@ class SynthConfig:
     max_duration: float = option(60.0, help="Cap on derived clip lengths in seconds (faster tempo beyond it).")
     min_rep_frames: int = option(4, help="Every repetition spans at least this many frames.")
     preset: Literal["easy", "medium", "hard"] = option("medium", help="Difficulty: ranges of the realism knobs.")
-    families: list[str] = option([], help=f"Actions to draw from (default all): {' '.join(ACTIONS)}.")
+    families: list[str] = option([], help=f"Actions to draw from (default all; spaces or commas between them): {' '.join(ACTIONS)}.")
     splits: str = option("train=0.8,valid=0.1,test=0.1", help="Split shares, e.g. 'test=1' for a held-out set.")
     workers: int = option(0, help="Worker processes (0 = one per CPU core, 1 = in this process).")
     crf: int = option(20, help="libx264 constant rate factor (0-51, lower = better).")
@@ -112,7 +112,8 @@ def split_sizes(n: int, splits: dict[str, float]) -> dict[str, int]:
 
 
 def families_of(cfg: SynthConfig) -> tuple[str, ...]:
-    fams = tuple(dict.fromkeys(cfg.families)) or ACTIONS
+    # "squat,push_up" and "squat push_up" both name two families
+    fams = tuple(dict.fromkeys(f for entry in cfg.families for f in entry.split(",") if f)) or ACTIONS
     unknown = [f for f in fams if f not in FAMILIES]
     if unknown:
         raise ActRepError(f"synth: unknown family {unknown[0]!r}; choose from {', '.join(ACTIONS)}")
