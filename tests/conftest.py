@@ -66,3 +66,10 @@ def synth_data(tmp_path_factory):
     write_dataset(SynthConfig(output_dir=str(out), n=8, seed=1, fps=4.0, size="64", min_count=2, max_count=6,
                               preset="easy", splits="train=1", workers=1, quiet=True))
     return out
+
+
+@pytest.fixture(scope="session")
+def bench_e2e_work(tmp_path_factory):
+    """`python -m bench.e2e --tiny --work` shared by its tests: the toy checkpoint and clips are built once and
+    reused (each test writes its results with its own --out)."""
+    return tmp_path_factory.mktemp("bench_e2e")

@@ -268,12 +268,30 @@ def test_cli_errors_are_one_line(tmp_path):
 # ------------------------------------------------------------------------------- the pipeline script
 
 
+@pytest.fixture(scope="module")
+def scratch_work(tmp_path_factory):
+    """One WORK for both run.sh modes below, and a python that fails on purpose in the seeds mode: grpo_s1
+    runs out of GPU memory once, sft_s2 breaks. Main mode's names (sft, grpo) pass through, so the seeds
+    mode reuses main's data, model, stage 0 and CoT (the same commands), as on a GPU machine."""
+    root = tmp_path_factory.mktemp("scratch")
+    fake = root / "python"
+    fake.write_text(f"""#!/bin/bash
+case " $* " in
+  *"/grpo_s1 "*) [ -f {root}/oom_once ] || {{ touch {root}/oom_once; echo "torch.OutOfMemoryError: CUDA out of memory." >&2; exit 1; }};;
+  *" sft "*"/sft_s2 "*) echo "RuntimeError: broken on purpose" >&2; exit 1;;
+esac
+exec {sys.executable} "$@"
+""")
+    fake.chmod(0o755)
+    env = {**os.environ, "SCALE": "tiny", "WORK": str(root / "work"), "PYTHON": str(fake), "STAGE0_SECONDS": "4"}
+    return root, env
+
+
 @pytest.mark.slow
-def test_run_sh_tiny_end_to_end(tmp_path):
+def test_run_sh_tiny_end_to_end(scratch_work):
     """`SCALE=tiny bash results/scratch/run.sh OUT` runs every stage on a CPU and writes the results."""
-    out, work = tmp_path / "out", tmp_path / "work"
-    env = {**os.environ, "SCALE": "tiny", "WORK": str(work), "PYTHON": sys.executable, "STAGE0_SECONDS": "4",
-           "GRPO_ARGS": "--temperature 1.3 --top_p 0.95"}
+    root, env = scratch_work
+    out, work, env = root / "out", root / "work", {**env, "GRPO_ARGS": "--temperature 1.3 --top_p 0.95"}
     result = subprocess.run(["bash", "results/scratch/run.sh", str(out)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     summary = json.loads((out / "summary.json").read_text())
@@ -293,29 +311,19 @@ def test_run_sh_tiny_end_to_end(tmp_path):
     config = json.loads((work / "model" / "config.json").read_text())
     assert config["vision_config"]["tokens_per_second"] == 4
     # a second run reuses every finished stage
-    again = subprocess.run(["bash", "results/scratch/run.sh", str(tmp_path / "out2")], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    again = subprocess.run(["bash", "results/scratch/run.sh", str(root / "out2")], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
-    timings = (tmp_path / "out2" / "timings.tsv").read_text()
+    timings = (root / "out2" / "timings.tsv").read_text()
     assert "stage0\t0\treused" in timings and "grpo\t0\treused" in timings
 
 
 @pytest.mark.slow
-def test_run_sh_seeds_survives_out_of_memory_and_a_failed_seed(tmp_path):
+def test_run_sh_seeds_survives_out_of_memory_and_a_failed_seed(scratch_work):
     """Mode seeds on the CPU with a python that fails on purpose: a stage that ran out of GPU memory next
     to others is rerun alone and finishes; a seed that fails otherwise loses only itself (summary of the
     rest, exit 1 naming it)."""
-    fake = tmp_path / "python"
-    fake.write_text(f"""#!/bin/bash
-case " $* " in
-  *"/grpo_s1 "*) [ -f {tmp_path}/oom_once ] || {{ touch {tmp_path}/oom_once; echo "torch.OutOfMemoryError: CUDA out of memory." >&2; exit 1; }};;
-  *" sft "*"/sft_s2 "*) echo "RuntimeError: broken on purpose" >&2; exit 1;;
-esac
-exec {sys.executable} "$@"
-""")
-    fake.chmod(0o755)
-    out = tmp_path / "out"
-    env = {**os.environ, "SCALE": "tiny", "WORK": str(tmp_path / "work"), "PYTHON": str(fake), "SEEDS": "0 1 2",
-           "GRPO_LRS": "1e-4", "STAGE0_SECONDS": "4"}
+    root, env = scratch_work
+    out, env = root / "out_seeds", {**env, "SEEDS": "0 1 2", "GRPO_LRS": "1e-4"}
     result = subprocess.run(["bash", "results/scratch/run.sh", "seeds", str(out)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     log = (out / "run.log").read_text()
     assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-3000:]
@@ -330,3 +338,7 @@ exec {sys.executable} "$@"
     sweep = json.loads((out / "sweep.json").read_text())  # the SFT it starts from, scored on the same clips
     assert sweep["picked"] == "1e-4" and sweep["sft"]["run"].endswith("eval/valid/sft_s0")
     assert {d.name for d in (out / "artifacts").iterdir()} >= {"stage0", "sweep_lr1e-4", "sft_s0", "sft_s1", "grpo_s1"}
+    # the main run's data, model, stage 0 and CoT, same commands in the same WORK, were reused (when it ran first)
+    if (root / "out" / "summary.json").exists():
+        timings = (out / "timings.tsv").read_text()
+        assert all(f"{stage}\t0\treused" in timings for stage in ("synth_train", "synth_test_id", "model", "stage0", "cot"))

@@ -90,8 +90,9 @@ GRPO_CELLS = {
 
 
 @pytest.fixture(scope="module")
-def matrix_inputs(tmp_path_factory):
-    """A tiny Qwen2.5-VL whose float32 weights are bf16-exact (every cell starts from the same values) + 8 clips."""
+def matrix_inputs(tmp_path_factory, request):
+    """A tiny Qwen2.5-VL whose float32 weights are bf16-exact (every cell starts from the same values) + 8 clips,
+    and the single-process cells the selected tests need, already run (two at a time)."""
     from safetensors.torch import load_file, save_file
 
     from actrep.models.tiny import TinyModelArguments, build_tiny_checkpoint
@@ -107,7 +108,48 @@ def matrix_inputs(tmp_path_factory):
         rows.append({"video_id": video.name, "split": "train", "action": "bar_sweep", "gt_count": count, "video": str(video),
                      "cot": cot_text(count)})
     (root / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    return root, {}
+    inputs = (root, {})
+    _run_one_process_cells(inputs, _one_process_cells_needed(request.session.items))
+    return inputs
+
+
+def _one_process_cells_needed(items) -> set[tuple[str, str]]:
+    """(stage, name) of the single-process cells that the selected tests of this module run or compare with."""
+    needed = set()
+    for item in items:
+        if Path(str(item.path)).resolve() != Path(__file__).resolve() or not hasattr(item, "callspec"):
+            continue
+        stage, name = ("sft" if "sft" in item.originalname else "grpo"), item.callspec.params["name"]
+        cells = SFT_CELLS if stage == "sft" else GRPO_CELLS
+        group = {name, cells[name].reference} | ({"reference", "defaults"} if stage == "grpo" else set())
+        needed |= {(stage, n) for n in group if n not in cells or cells[n].processes == 1}
+    return needed
+
+
+def _run_one_process_cells(inputs, needed: set[tuple[str, str]]) -> None:
+    """Each single-process cell is one thread (OMP_NUM_THREADS=1), so two side by side use both cores and
+    halve the matrix's ~3 minutes of them on 2 cores. First the cells no other cell waits for and the two
+    GRPO runs that record rollouts, then the cells that replay those. Two-process cells run in their own
+    tests, one at a time. A cell that fails here is run again by its test, which reports the failure."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    runners = {"sft": run_sft, "grpo": run_grpo}
+    recorders = {("grpo", "reference"), ("grpo", "defaults")}
+    first = sorted(c for c in needed if c[0] == "sft" or c in recorders)
+    later = sorted(needed - set(first))
+
+    def attempt(cell):
+        try:
+            runners[cell[0]](inputs, cell[1])
+        except AssertionError:
+            pass
+
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(attempt, first))
+        # a replaying cell whose recording failed would rerun the recording from two threads at once: left to its test
+        done = inputs[1]
+        ready = [c for c in later if ("grpo", "defaults" if c[1] == "defaults_rollouts_on_the_stock_path" else "reference") in done]
+        list(pool.map(attempt, ready))
 
 
 def _launch(processes: int) -> list[str]:
@@ -122,10 +164,11 @@ def _common(root: Path, out: Path) -> list[str]:
             "--save_dtype", "float32", "--seed", "0", *VIDEO_FLAGS]
 
 
-def _execute(command: list[str]) -> None:
+def _execute(command: list[str], out: Path) -> None:
     env = dict(os.environ, OMP_NUM_THREADS="1", DS_ACCELERATOR="cpu")
     result = subprocess.run(command, capture_output=True, text=True, timeout=900, env=env, cwd=ROOT)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    (out / "stdout.txt").write_text(result.stdout)  # the run's header, checked against the cell's layout
 
 
 def run_sft(matrix_inputs, name: str) -> Path:
@@ -135,7 +178,7 @@ def run_sft(matrix_inputs, name: str) -> Path:
         cell, out = SFT_CELLS[name], root / "sft" / name
         _execute([*_launch(cell.processes), "-m", "actrep", "sft", *_common(root, out), "--effective_batch_size", "0",
                   "--warmup_steps", "0", "--logging_steps", "1", "--save_strategy", "no", "--dataloader_num_workers", "0",
-                  "--rcs", "false", *cell.micro, *cell.flags])
+                  "--rcs", "false", *cell.micro, *cell.flags], out)
         done[key] = out
     return done[key]
 
@@ -158,7 +201,7 @@ def run_grpo(matrix_inputs, name: str) -> Path:
     videos_per_step = "2" if cell.processes == 1 else "1"
     _execute([*_launch(cell.processes), str(WORKER), str(rollouts), mode, "--", *_common(root, out), "--num_generations", "4",
               "--videos_per_step", videos_per_step, "--micro_batch_size", "4", "--max_completion_length", "6", "--beta", "0.04",
-              "--warmup_ratio", "0", "--save_steps", "1000", "--dataloader_num_workers", "1", *cell.flags])
+              "--warmup_ratio", "0", "--save_steps", "1000", "--dataloader_num_workers", "1", *cell.flags], out)
     done[key] = out
     return out
 
@@ -174,7 +217,10 @@ def _log(directory: Path) -> list[dict]:
     return [json.loads(line) for line in (directory / "metrics.jsonl").read_text().splitlines()]
 
 
-def assert_trains_like(cell_dir: Path, reference_dir: Path, start: Path, bf16: bool) -> None:
+def assert_trains_like(cell_dir: Path, reference_dir: Path, start: Path, bf16: bool, processes: int) -> None:
+    header = " ".join((cell_dir / "stdout.txt").read_text().split())
+    assert f"{processes} process(es)" in header, header[:600]
+    assert (cell_dir / "actrep_settings.json").exists()  # saved next to the weights, from rank 0 under every layout
     initial = _weights(start)
     update, expected = _weights(cell_dir) - initial, _weights(reference_dir) - initial
     error = float((update - expected).norm() / expected.norm())
@@ -193,14 +239,16 @@ def assert_trains_like(cell_dir: Path, reference_dir: Path, start: Path, bf16: b
 @pytest.mark.parametrize("name", [n for n in SFT_CELLS if n not in ("reference", "lora")])
 def test_sft_cell_trains_like_its_reference(name, matrix_inputs):
     cell = SFT_CELLS[name]
-    assert_trains_like(run_sft(matrix_inputs, name), run_sft(matrix_inputs, cell.reference), matrix_inputs[0] / "model", cell.bf16)
+    assert_trains_like(run_sft(matrix_inputs, name), run_sft(matrix_inputs, cell.reference), matrix_inputs[0] / "model", cell.bf16,
+                       cell.processes)
     _discard(matrix_inputs, "sft", name, SFT_CELLS)
 
 
 @pytest.mark.parametrize("name", [n for n in GRPO_CELLS if n not in ("reference", "lora")])
 def test_grpo_cell_trains_like_its_reference(name, matrix_inputs):
     cell = GRPO_CELLS[name]
-    assert_trains_like(run_grpo(matrix_inputs, name), run_grpo(matrix_inputs, cell.reference), matrix_inputs[0] / "model", cell.bf16)
+    assert_trains_like(run_grpo(matrix_inputs, name), run_grpo(matrix_inputs, cell.reference), matrix_inputs[0] / "model", cell.bf16,
+                       cell.processes)
     _discard(matrix_inputs, "grpo", name, GRPO_CELLS)
 
 
