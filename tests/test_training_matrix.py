@@ -128,9 +128,9 @@ def _one_process_cells_needed(items) -> set[tuple[str, str]]:
 
 def _run_one_process_cells(inputs, needed: set[tuple[str, str]]) -> None:
     """Each single-process cell is one thread (OMP_NUM_THREADS=1), so two side by side use both cores and
-    halve the matrix's ~3 minutes of them on 2 cores. First the cells no other cell waits for and the two
-    GRPO runs that record rollouts, then the cells that replay those. Two-process cells run in their own
-    tests, one at a time. A cell that fails here is run again by its test, which reports the failure."""
+    halve the matrix's ~3 minutes of them on 2 cores. First the SFT cells and the two GRPO runs that record
+    rollouts, then the GRPO cells that replay those. Two-process cells run in their own tests, one at a
+    time. A cell that fails here is run again by its test, which reports the failure."""
     from concurrent.futures import ThreadPoolExecutor
 
     runners = {"sft": run_sft, "grpo": run_grpo}
