@@ -27,7 +27,7 @@
 # HARD_PRESET, model sizes (LAYERS HIDDEN HEADS KV_HEADS VISION_DEPTH VISION_HIDDEN VISION_HEADS
 # INIT_STD TOKENS_PER_SECOND), STAGE0=0 (control without stage 0: runs named sft_nostage0,
 # grpo_nostage0), STAGE0_SECONDS, STAGE0_REPLAY, STAGE0_LR, SFT_SECONDS, SFT_RATE (clips/s that turns
-# SFT_SECONDS into steps), SFT_STEPS (overrides), SFT_LR, SFT_BATCH, SFT_RCS, SFT_TRAIN_VISION=1,
+# SFT_SECONDS into steps), SFT_STEPS (overrides; gpu default N_TRAIN x 2 / 15), SFT_LR, SFT_BATCH, SFT_RCS, SFT_TRAIN_VISION=1,
 # STAGE0_CURRICULUM (families stage 0 learns first, e.g. squat, for STAGE0_CURRICULUM_SHARE of its time),
 # SFT_CURRICULUM=1 (+ CURRICULUM_MAX, CURRICULUM_SHARE), VISION_LR (needs
 # `actrep sft --vision_learning_rate`), GRPO_STEPS, GRPO_LR, GRPO_VIDEOS, GRPO_G, GRPO_FAST, GRPO_ARGS (more
@@ -57,8 +57,11 @@ if [[ $SCALE == gpu ]]; then
   # The configuration of the 2026-11-24 H100 runs (results/scratch/2026-11-24-h100/README.md): one
   # motion family, because with all eight stage 0 learned nothing in the few minutes available. GRPO
   # runs 150 steps at 1e-5, the seeds protocol of 2026-12-06 (+5.9 OBO over SFT; 24 steps lost 3.1).
-  : "${FAMILIES:=squat}" "${SFT_STEPS:=400}"
-  : "${WORKERS:=$(( CORES > 2 ? CORES - 2 : 1 ))}" "${N_TRAIN:=3000}" "${N_TEST:=256}" "${N_HARD:=256}"
+  : "${FAMILIES:=squat}" "${N_TRAIN:=3000}"
+  # SFT makes ~4.3 passes over the training clips at batch 32 (400 steps for 3,000): four families with
+  # 6,000 clips counted at OBO 0.72 after 400 steps and 0.86 after 800 (results/scratch/2026-12-06-h100-mix4long).
+  : "${SFT_STEPS=$(( N_TRAIN * 2 / 15 ))}"  # set but empty: SFT_SECONDS x SFT_RATE / SFT_BATCH
+  : "${WORKERS:=$(( CORES > 2 ? CORES - 2 : 1 ))}" "${N_TEST:=256}" "${N_HARD:=256}"
   : "${SIZE:=84}" "${FPS:=8}" "${DURATION:=10}" "${MAX_COUNT:=12}"
   : "${LAYERS:=6}" "${HIDDEN:=384}" "${HEADS:=6}" "${KV_HEADS:=2}" "${VISION_DEPTH:=4}" "${VISION_HIDDEN:=256}" "${VISION_HEADS:=4}"
   : "${STAGE0_SECONDS:=120}" "${STAGE0_BATCH:=32}" "${STAGE0_LR:=1e-3}" "${STAGE0_REPLAY:=4}"
