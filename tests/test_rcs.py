@@ -159,6 +159,29 @@ def test_malformed_sources_raise(sample, message):
         rcs_clips([sample], RCSConfig(), np.random.default_rng(0))
 
 
+def test_report_names_the_strata_short_of_their_share():
+    """Counts 1-4, strata 1-2 / 3-4 (the demo's): sub-clips cannot have more reps than their source, so 3-4 stays short
+    while 1-2 fills its quota and the distance to the target grows; the printout says which stratum and why."""
+    from rich.console import Console
+
+    from actrep.data.rcs import print_histograms
+
+    rng = np.random.default_rng(0)
+    videos = [_random_video(i, i % 4 + 1, rng) for i in range(40)]
+    samples, frames = [s for s, _ in videos], {str(s.video_path): f for s, f in videos}
+    config = RCSConfig(strata="1-2,3-4", per_video=2)
+    strata, weights = parse_strata(config.strata), parse_target(config.target, parse_strata(config.strata))
+    clips = rcs_clips(samples, config, np.random.default_rng(1), frames)
+    assert stratum_shares(clips, strata)[1] < 0.49
+    console = Console(record=True, width=200)
+    print_histograms(console, samples, clips, strata, weights)
+    text = console.export_text()
+    assert "short of target: 3-4 (" in text and "at most its source's repetitions" in text and "1-2 (" not in text.split("short")[1]
+    balanced = Console(record=True, width=200)
+    print_histograms(balanced, samples, samples, strata, weights)  # the source itself is 50/50: nothing short
+    assert "short of target" not in balanced.export_text()
+
+
 # ------------------------------------------------------------------------------------- CLI
 
 

@@ -366,6 +366,10 @@ def print_histograms(console, before, after, strata, weights) -> None:
     console.print(table)
     console.print("distance to target (total variation over strata): "
                   f"{target_distance(sb, weights):.3f} -> {target_distance(sa, weights):.3f}")
+    short = [f"{s.label} ({sa[i]:.1%} of {weights[i]:.1%})" for i, s in enumerate(strata) if sa[i] < weights[i] - 0.01]
+    if short:  # said out loud because the distance can grow: the other strata still fill their quotas
+        console.print(f"short of target: {', '.join(short)}. A clip holds at most its source's repetitions, so only "
+                      "videos with enough of them feed these strata; --per_video lets each give more clips.")
 
 
 @dataclass
