@@ -77,7 +77,7 @@ def test_tiny_scale_run(tmp_path):
     """The whole command on a toy model on the CPU, one SFT and one GRPO configuration (LoRA and full): the harness end
     to end (the commands of every configuration are checked above; DeepSpeed's offload ops would compile first)."""
     configs = ["sft_lora", "grpo_full"]
-    result = subprocess.run([sys.executable, "-m", "bench.scale", "--tiny", "--steps", "2", "--configs", ",".join(configs),
+    result = subprocess.run([sys.executable, "-m", "bench.scale", "--tiny", "--steps", "2", "--frames", "4", "--size", "56", "--configs", ",".join(configs),
                              "--work", str(tmp_path)], capture_output=True, text=True, timeout=600, cwd=ROOT)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     results = json.loads(next((tmp_path / "results").glob("*-scale-*-tiny.json")).read_text())

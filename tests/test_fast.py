@@ -506,7 +506,7 @@ def test_bench_e2e_tiny_runs_the_cli_both_ways(bench_e2e_work, tmp_path):
     sys.path.insert(0, str(ROOT))
     from bench.e2e import main
 
-    assert main(["--tiny", "--max_completion_length", "4", "--work", str(bench_e2e_work), "--out", str(tmp_path / "results")]) == 0
+    assert main(["--tiny", "--max_completion_length", "4", "--frames", "4", "--size", "56", "--work", str(bench_e2e_work), "--out", str(tmp_path / "results")]) == 0
     import json
 
     result = json.loads(next((tmp_path / "results").glob("*-e2e-*.json")).read_text())
