@@ -111,3 +111,16 @@ def test_pick_lr_records_the_sft_beside_the_rates_and_never_picks_it(tmp_path):
     record = json.loads((tmp_path / "sweep.json").read_text())
     assert picked == record["picked"] == "1e-5"
     assert record["sft"]["obo"] == 1.0 and record["picked_minus_sft_obo_points"] == -25.0
+
+
+def test_verdict_changes_show_exact_answers_traded_for_near_ones(tmp_path):
+    """OBO is unchanged when exact answers become off by one; the verdict changes and their test show the trade."""
+    truths = [5] * 40
+    a, _ = _run(tmp_path, "a", truths, [5] * 30 + [6] * 5 + [9] * 5)
+    b, _ = _run(tmp_path, "b", truths, [6] * 20 + [5] * 10 + [5] * 2 + [6] * 3 + [4] * 5)  # 20 exact -> near, 2 back
+    seed = compare_seeds({0: (a, b)})["seeds"][0]
+    assert seed["grpo"]["obo"] - seed["sft"]["obo"] == pytest.approx(5 / 40)  # the 5 misses became near: OBO rose
+    changes = seed["verdict_changes"]
+    assert changes["exact->off_by_one"] == 20 and changes["off_by_one->exact"] == 2 and changes["miss->off_by_one"] == 5
+    assert sum(v for k, v in changes.items() if "->" in k) == 27
+    assert changes["exact_vs_off_by_one_p_value"] < 1e-3

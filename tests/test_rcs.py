@@ -170,7 +170,8 @@ def test_report_names_the_strata_short_of_their_share():
     videos = [_random_video(i, i % 4 + 1, rng) for i in range(40)]
     samples, frames = [s for s, _ in videos], {str(s.video_path): f for s, f in videos}
     config = RCSConfig(strata="1-2,3-4", per_video=2)
-    strata, weights = parse_strata(config.strata), parse_target(config.target, parse_strata(config.strata))
+    strata = parse_strata(config.strata)
+    weights = parse_target(config.target, strata)
     clips = rcs_clips(samples, config, np.random.default_rng(1), frames)
     assert stratum_shares(clips, strata)[1] < 0.49
     console = Console(record=True, width=200)

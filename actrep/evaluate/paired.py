@@ -13,7 +13,10 @@ difference is the mean over seeds of B_s - A_s, and:
   * ``seed_ci``: a t interval over the per-seed differences: how much it could move with other seeds
     (wide with 3 seeds: 2 degrees of freedom);
   * ``mcnemar``: per seed, the exact McNemar test on the clips whose OBO verdict changed
-    (scipy.stats.binomtest on the discordant pairs).
+    (scipy.stats.binomtest on the discordant pairs);
+  * ``verdict_changes``: per seed, how many clips moved between exact, off by one and miss: whether a
+    reward with off-by-one credit trades exact answers for near ones (exact -> off_by_one against
+    off_by_one -> exact) shows here, not in the OBO headline, which counts both as right.
 """
 
 from __future__ import annotations
@@ -76,6 +79,28 @@ def _mcnemar(a: dict[str, dict], b: dict[str, dict], keys: list[str]) -> dict:
     return {"clips_gained": gained, "clips_lost": lost, "p_value": float(p)}
 
 
+VERDICTS = ("exact", "off_by_one", "miss")
+
+
+def _verdict(score: dict) -> str:
+    return "exact" if score["exact"] else "off_by_one" if score["obo"] else "miss"
+
+
+def _verdict_changes(a: dict[str, dict], b: dict[str, dict], keys: list[str]) -> dict:
+    """{"exact->off_by_one": clips, ...} for the six ways a clip's verdict can change from A to B, and the
+    exact binomial test of exact -> off_by_one against off_by_one -> exact (the trade, if any, is one-sided)."""
+    from scipy.stats import binomtest
+
+    changes = {f"{x}->{y}": 0 for x in VERDICTS for y in VERDICTS if x != y}
+    for k in keys:
+        before, after = _verdict(a[k]), _verdict(b[k])
+        if before != after:
+            changes[f"{before}->{after}"] += 1
+    lost, won = changes["exact->off_by_one"], changes["off_by_one->exact"]
+    changes["exact_vs_off_by_one_p_value"] = float(binomtest(lost, lost + won, 0.5).pvalue) if lost + won else 1.0
+    return changes
+
+
 def compare_seeds(pairs: dict[int, tuple[str | Path, str | Path]], names: Sequence[str] = ("sft", "grpo"),
                   level: float = 0.95, bootstrap_seed: int = 0) -> dict:
     """The multi-seed comparison of arm B (``names[1]``) against arm A (``names[0]``) on one test set.
@@ -94,7 +119,8 @@ def compare_seeds(pairs: dict[int, tuple[str | Path, str | Path]], names: Sequen
         return float(np.mean([scores[seed, arm][k][name] for k in keys]))
 
     seeds = [{"seed": seed, **{arm: {m: metric(seed, arm, m) for m in METRICS} for arm in names},
-              "mcnemar_obo": _mcnemar(scores[seed, a_name], scores[seed, b_name], keys)} for seed in pairs]
+              "mcnemar_obo": _mcnemar(scores[seed, a_name], scores[seed, b_name], keys),
+              "verdict_changes": _verdict_changes(scores[seed, a_name], scores[seed, b_name], keys)} for seed in pairs]
     arms = {arm: {m: {"mean": float(np.mean(v := [s[arm][m] for s in seeds])),
                       "std": float(np.std(v, ddof=1)) if len(v) > 1 else 0.0} for m in METRICS} for arm in names}
     differences = {}

@@ -65,6 +65,14 @@ def markdown(summaries: dict[str, dict], lr: str | None) -> str:
         arms = s["arms"]
         lines.append("| mean (std) | " + " | ".join(f"{arms[a][m]['mean']:.3f} ({arms[a][m]['std']:.3f})"
                                                   for m in ("obo", "exact", "mae") for a in ("sft", "grpo")) + " | |")
+        lines += ["", "Clips whose verdict changed from SFT to GRPO (exact / off by one / miss; p: exact binomial test of "
+                  "exact -> off by one against off by one -> exact, i.e. whether exact answers were traded for near ones):", "",
+                  "| seed | exact -> off by one | off by one -> exact | p | miss -> exact / off by one | exact / off by one -> miss |",
+                  "|---|---|---|---|---|---|"]
+        for e in s["seeds"]:
+            v = e["verdict_changes"]
+            lines.append(f"| {e['seed']} | {v['exact->off_by_one']} | {v['off_by_one->exact']} | {v['exact_vs_off_by_one_p_value']:.3g} | "
+                         f"{v['miss->exact']} / {v['miss->off_by_one']} | {v['exact->miss']} / {v['off_by_one->miss']} |")
         lines += ["", "GRPO - SFT, points (95% intervals: over clips for these seeds / over seeds):", ""]
         for m in ("obo", "exact", "mae"):
             seed_ci = d[m]["seed_ci"]
