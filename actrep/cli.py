@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "count": ("actrep.count.cli", "count repetitions in your own videos (a checkpoint, an API model, or no model at all)"),
     "app": ("actrep.app.cli", "a local web page that counts repetitions: one video or a folder (pip install 'actrep[app]')"),
     "demo": ("actrep.demo", "run the whole pipeline on synthetic videos with a tiny model, on a CPU"),
+    "compare": ("actrep.evaluate.compare", "is one checkpoint better than another beyond the noise? paired intervals on the same clips"),
     "report": ("actrep.report.page", "HTML report with plots and per-video timelines from evaluation runs"),
 }
 

@@ -49,7 +49,7 @@ def test_help_has_no_parser_leftovers(capsys):
     assert "--no_timeline turns it off" in flat and "\n  --no_timeline" not in text
 
 
-@pytest.mark.parametrize("command", ["eval", "count", "cot", "rcs", "report", "synth", "sft", "grpo", "stage0", "eval-api", "demo"])
+@pytest.mark.parametrize("command", ["eval", "count", "cot", "rcs", "report", "compare", "synth", "sft", "grpo", "stage0", "eval-api", "demo"])
 def test_every_command_speaks_the_same_names(command, capsys):
     module = __import__(COMMANDS[command][0], fromlist=["main"])
     with pytest.raises(SystemExit):

@@ -124,3 +124,24 @@ def test_verdict_changes_show_exact_answers_traded_for_near_ones(tmp_path):
     assert changes["exact->off_by_one"] == 20 and changes["off_by_one->exact"] == 2 and changes["miss->off_by_one"] == 5
     assert sum(v for k, v in changes.items() if "->" in k) == 27
     assert changes["exact_vs_off_by_one_p_value"] < 1e-3
+
+
+def test_actrep_compare_prints_the_paired_comparison_and_refuses_unpaired_runs(tmp_path, capsys):
+    """`actrep compare`: the same numbers as compare_seeds, pairs in order, one-line errors for bad input."""
+    from actrep.cli import main
+
+    truths = [5] * 40
+    a, _ = _run(tmp_path, "sft", truths, [5] * 30 + [6] * 5 + [9] * 5)
+    b, _ = _run(tmp_path, "grpo", truths, [6] * 20 + [5] * 15 + [4] * 5)
+    out = tmp_path / "cmp.json"
+    assert main(["compare", str(a), str(b), "--labels", "sft", "grpo", "--output_file", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "grpo - sft: 1 pair(s) of runs on the same 40 clips" in text
+    assert "OBO         0.875      1.000   +12.5 pts" in text
+    assert "exact -> off by one 20, off by one -> exact 5" in text
+    record = json.loads(out.read_text())
+    assert record["runs"] == [[str(a), str(b)]] and record["seeds"][0]["verdict_changes"]["miss->off_by_one"] == 5
+    assert main(["compare", str(a), str(b), str(a)]) == 1
+    assert "in pairs (BASE NEW, one pair per seed); got 3" in capsys.readouterr().err
+    assert main(["compare", str(a), str(tmp_path)]) == 1
+    assert f"{tmp_path}: no predictions.jsonl" in capsys.readouterr().err

@@ -68,7 +68,7 @@ def test_stage_by_stage_block_runs_at_toy_size(tmp_path, monkeypatch, tiny_check
     from fake_chat_server import FakeChatServer
 
     commands = readme_blocks()["The pipeline, stage by stage"]
-    assert [argv[1] for argv in commands] == ["synth", "data", "cot", "rcs", "sft", "grpo", "eval", "eval-api", "report"]
+    assert [argv[1] for argv in commands] == ["synth", "data", "cot", "rcs", "sft", "grpo", "eval", "eval-api", "report", "compare"]
     (tmp_path / "recipes").symlink_to(ROOT / "recipes")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
