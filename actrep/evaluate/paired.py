@@ -88,7 +88,7 @@ def _verdict(score: dict) -> str:
 
 def _verdict_changes(a: dict[str, dict], b: dict[str, dict], keys: list[str]) -> dict:
     """{"exact->off_by_one": clips, ...} for the six ways a clip's verdict can change from A to B, and the
-    exact binomial test of exact -> off_by_one against off_by_one -> exact (the trade, if any, is one-sided)."""
+    exact binomial test (two-sided) of exact -> off_by_one against off_by_one -> exact."""
     from scipy.stats import binomtest
 
     changes = {f"{x}->{y}": 0 for x in VERDICTS for y in VERDICTS if x != y}
