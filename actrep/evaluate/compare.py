@@ -40,8 +40,13 @@ def _pairs(runs: list[str]) -> dict[int, tuple[Path, Path]]:
     return {seed: (Path(runs[2 * seed]), Path(runs[2 * seed + 1])) for seed in range(len(runs) // 2)}
 
 
-def _interval(values: list[float] | None, scale: float) -> str:
-    return "-" if values is None else f"{scale * values[0]:+.{1 if scale > 1 else 3}f} to {scale * values[1]:+.{1 if scale > 1 else 3}f}"
+def _signed(x: float, metric: str) -> str:
+    """A difference as printed: OBO and exact in percentage points, MAE (a fraction of the truth) as is."""
+    return f"{x:+.3f}" if metric == "mae" else f"{100 * x:+.1f}"
+
+
+def _interval(values: list[float] | None, metric: str) -> str:
+    return "-" if values is None else f"{_signed(values[0], metric)} to {_signed(values[1], metric)}"
 
 
 def format_comparison(result: dict, labels: tuple[str, str]) -> str:
@@ -51,11 +56,10 @@ def format_comparison(result: dict, labels: tuple[str, str]) -> str:
     lines = [f"{new} - {base}: {len(result['seeds'])} pair(s) of runs on the same {result['test_clips']} clips",
              f"{'metric':<6} {base:>10} {new:>10} {'difference':>11}  {level}% over clips{'':>6}  {level}% over seeds"]
     for metric in ("obo", "exact", "mae"):
-        d, scale = result["difference"][metric], (1.0 if metric == "mae" else 100.0)
-        unit = "" if metric == "mae" else " pts"
-        difference = f"{scale * d['mean']:+.{3 if metric == 'mae' else 1}f}{unit}"
+        d = result["difference"][metric]
+        difference = _signed(d["mean"], metric) + ("" if metric == "mae" else " pts")
         lines.append(f"{metric.upper():<6} {result['arms'][base][metric]['mean']:>10.3f} {result['arms'][new][metric]['mean']:>10.3f} "
-                     f"{difference:>11}  {_interval(d['paired_ci'], scale):<19}  {_interval(d['seed_ci'], scale)}")
+                     f"{difference:>11}  {_interval(d['paired_ci'], metric):<19}  {_interval(d['seed_ci'], metric)}")
     lines.append("")
     for entry in result["seeds"]:
         m, v = entry["mcnemar_obo"], entry["verdict_changes"]
