@@ -33,7 +33,7 @@
 # `actrep sft --vision_learning_rate`), GRPO_STEPS, GRPO_LR, GRPO_VIDEOS, GRPO_G, GRPO_FAST, GRPO_ARGS (more
 # `actrep grpo` flags, e.g. "--temperature 1.3"),
 # EVAL_TOKENS; seeds mode: SEEDS, GRPO_LRS (the sweep), SWEEP_STEPS, N_VALID, SEEDS_GRPO_STEPS,
-# GRPO_REWARDS. SEED seeds the data and the model; RUN_SEED (default SEED) seeds SFT and GRPO (data order,
+# GRPO_REWARDS; ablation_rewards: REWARD_ARMS (count rewards side by side). SEED seeds the data and the model; RUN_SEED (default SEED) seeds SFT and GRPO (data order,
 # sampling, LoRA/heads init). docs/from_scratch.md has the table with the defaults.
 set -euo pipefail
 
@@ -86,6 +86,7 @@ fi
 : "${TOKENS_PER_SECOND:=$(( (FPS + 1) / 2 ))}" "${STAGE0:=1}" "${SFT_RCS:=true}" "${SFT_CURRICULUM:=0}"
 : "${STAGE0_CURRICULUM:=}" "${STAGE0_CURRICULUM_SHARE:=0.3}" "${CURRICULUM_MAX:=4}" "${CURRICULUM_SHARE:=0.3}" "${VISION_LR:=}" "${SFT_TRAIN_VISION:=0}" "${GRPO_TOKENS:=$EVAL_TOKENS}" "${SEED:=0}"
 : "${RUN_SEED:=$SEED}" "${SEEDS:=0 1 2}" "${SWEEP_STEPS:=$SEEDS_GRPO_STEPS}" "${GRPO_LRS:=3e-6 1e-5 3e-5}" "${GRPO_REWARDS:=count_hybrid:1.0 count_format:1.0}"
+: "${REWARD_ARMS:=count_hybrid count_linear count_exact count_fixed}"
 PIXELS=$(( SIZE * SIZE ))
 mkdir -p "$WORK" "$OUT/logs" "$OUT/eval" "$OUT/artifacts"
 DATA=$WORK/data
@@ -395,7 +396,13 @@ ablation_rewards)
   # count_hybrid's Gaussian is on the relative error, count_fixed's on the absolute one: on the medium preset
   # count_hybrid's GRPO moved accuracy from 11-12 repetitions to 1-5 (results/scratch/2026-12-06-h100-medium-grpo).
   # The arms run side by side on the GPU (one that runs out of memory next to the others is rerun alone).
-  variants=(grpo:count_hybrid:1.0 grpo_linear:count_linear:1.0 grpo_exact:count_exact:1.0 grpo_fixed:count_fixed:1.0)
+  # REWARD_ARMS picks the count rewards (registry names); count_hybrid's run is named grpo, as in main
+  variants=()
+  for reward in $REWARD_ARMS; do
+    name=grpo_${reward#count_}
+    [[ $reward == count_hybrid ]] && name=grpo
+    variants+=("$name:$reward:1.0")
+  done
   for v in "${variants[@]}"; do
     name=${v%%:*}
     ( stage_grpo "$name" "$WORK/sft" "$SFT_RCS" "${v#*:}" count_format:1.0
@@ -403,10 +410,10 @@ ablation_rewards)
     BG_PIDS+=($!)
   done
   wait_bg
-  report test_id "ActRep from scratch: GRPO reward ablation" sft grpo grpo_linear grpo_exact grpo_fixed
-  copy_artifacts "$WORK/grpo" "$WORK/grpo_linear" "$WORK/grpo_exact" "$WORK/grpo_fixed"
-  grpo_args=()
-  for v in "${variants[@]}"; do grpo_args+=(--grpo "${v%%:*}=$WORK/${v%%:*}"); done
+  names=() grpo_args=()
+  for v in "${variants[@]}"; do names+=("${v%%:*}"); grpo_args+=(--grpo "${v%%:*}=$WORK/${v%%:*}"); done
+  report test_id "ActRep from scratch: GRPO reward ablation" sft "${names[@]}"
+  copy_artifacts "${names[@]/#/$WORK/}"
   summarize "${grpo_args[@]}"
   ;;
 seeds)
