@@ -100,8 +100,9 @@ def test_token_sum_loss_matches_transformers_causal_lm_loss(num_items):
     assert ours_grad[0, :3].abs().sum() == 0 and ours_grad[0, 3].abs().sum() > 0  # position 3 predicts the first label
 
 
-def test_loss_drops_over_a_few_dozen_steps(tiny_checkpoints, cot_data, tmp_path):
-    trainer = build_trainer(*_args(tiny_checkpoints["qwen2_5_vl"], cot_data, tmp_path, "--max_steps", "40", "--learning_rate", "5e-3"))
+def test_loss_halves_within_twenty_steps(tiny_checkpoints, cot_data, tmp_path):
+    # 20 steps at 1e-2 end at ~0.33 of the first loss (40 at 5e-3: ~0.22, in twice the time)
+    trainer = build_trainer(*_args(tiny_checkpoints["qwen2_5_vl"], cot_data, tmp_path, "--max_steps", "20", "--learning_rate", "1e-2"))
     trainer.train()
     losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
     assert losses[-1] < 0.5 * losses[0], losses

@@ -16,7 +16,8 @@ GRPO references run the stock path (`--fast_path false`); every other GRPO cell 
 each launch configuration checks what the fast path resolves to there (actrep/train/grpo_fast.py).
 Cells replay the reference's rollouts (tests/matrix_worker.py), so they differ only in how they train;
 `defaults` records its own rollouts (the fast decoder's) and is compared with the stock path replaying them.
-Every cell is a subprocess (`torch.distributed.run` with gloo for two processes, DeepSpeed on the CPU).
+Every cell is its own process: `torch.distributed.run` with gloo for two processes (DeepSpeed on the CPU),
+a fresh child of a preloaded server for one (tests/forked_cells.py: half the time, same weights).
 """
 
 from __future__ import annotations
@@ -33,12 +34,14 @@ import pytest
 import torch
 
 from conftest import cot_text
+from forked_cells import CELL_ENV, run_cell, start_pool
 from helpers import write_video
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKER = Path(__file__).resolve().parent / "matrix_worker.py"
+FORKED: list = []  # the pool of forked single-process cells while the module runs
 FLOAT32_TOLERANCE = 1e-4
 BF16_TOLERANCE, BF16_MIN_COSINE = 0.15, 0.99
 VIDEO_FLAGS = ["--fps", "4", "--max_frames", "8", "--min_pixels", "784", "--max_pixels", "3136"]
@@ -109,8 +112,10 @@ def matrix_inputs(tmp_path_factory, request):
                      "cot": cot_text(count)})
     (root / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     inputs = (root, {})
+    FORKED.append(start_pool())
     _run_one_process_cells(inputs, _one_process_cells_needed(request.session.items))
-    return inputs
+    yield inputs
+    FORKED.pop().shutdown()
 
 
 def _one_process_cells_needed(items) -> set[tuple[str, str]]:
@@ -152,23 +157,30 @@ def _run_one_process_cells(inputs, needed: set[tuple[str, str]]) -> None:
         list(pool.map(attempt, ready))
 
 
-def _launch(processes: int) -> list[str]:
-    if processes == 1:
-        return [sys.executable]
-    return [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(processes)]
-
-
 def _common(root: Path, out: Path) -> list[str]:
     return ["--model_name_or_path", str(root / "model"), "--train_data", str(root / "train.jsonl"), "--output_dir", str(out),
             "--max_steps", "3", "--learning_rate", "1e-3", "--lr_scheduler_type", "cosine", "--report_to", "none",
             "--save_dtype", "float32", "--seed", "0", *VIDEO_FLAGS]
 
 
-def _execute(command: list[str], out: Path) -> None:
-    env = dict(os.environ, OMP_NUM_THREADS="1", DS_ACCELERATOR="cpu")
-    result = subprocess.run(command, capture_output=True, text=True, timeout=900, env=env, cwd=ROOT)
+def _execute(processes: int, argv: list[str], out: Path) -> None:
+    """`python ARGV` on PROCESSES processes; its output lands in OUT/stdout.txt (the run's header, checked
+    against the cell's layout)."""
+    if processes == 1:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        log = out.parent / f"{out.name}.output.txt"
+        try:
+            code = FORKED[-1].submit(run_cell, argv, str(log)).result(timeout=900)
+        except Exception as error:  # a child that died (or hung) fails this cell, not the matrix
+            raise AssertionError(f"{type(error).__name__}: {error}") from error
+        output = log.read_text()
+        assert code == 0, output[-6000:]
+        (out / "stdout.txt").write_text(output)
+        return
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(processes), *argv]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=900, env=dict(os.environ, **CELL_ENV), cwd=ROOT)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
-    (out / "stdout.txt").write_text(result.stdout)  # the run's header, checked against the cell's layout
+    (out / "stdout.txt").write_text(result.stdout)
 
 
 def run_sft(matrix_inputs, name: str) -> Path:
@@ -176,7 +188,7 @@ def run_sft(matrix_inputs, name: str) -> Path:
     key = ("sft", name)
     if key not in done:
         cell, out = SFT_CELLS[name], root / "sft" / name
-        _execute([*_launch(cell.processes), "-m", "actrep", "sft", *_common(root, out), "--effective_batch_size", "0",
+        _execute(cell.processes, ["-m", "actrep", "sft", *_common(root, out), "--effective_batch_size", "0",
                   "--warmup_steps", "0", "--logging_steps", "1", "--save_strategy", "no", "--dataloader_num_workers", "0",
                   "--rcs", "false", *cell.micro, *cell.flags], out)
         done[key] = out
@@ -199,7 +211,7 @@ def run_grpo(matrix_inputs, name: str) -> Path:
             run_grpo(matrix_inputs, "reference")
         mode, rollouts = ("record", root / f"rollouts_{name}.pt") if records else ("replay", root / "rollouts_reference.pt")
     videos_per_step = "2" if cell.processes == 1 else "1"
-    _execute([*_launch(cell.processes), str(WORKER), str(rollouts), mode, "--", *_common(root, out), "--num_generations", "4",
+    _execute(cell.processes, [str(WORKER), str(rollouts), mode, "--", *_common(root, out), "--num_generations", "4",
               "--videos_per_step", videos_per_step, "--micro_batch_size", "4", "--max_completion_length", "6", "--beta", "0.04",
               "--warmup_ratio", "0", "--save_steps", "1000", "--dataloader_num_workers", "1", *cell.flags], out)
     done[key] = out
