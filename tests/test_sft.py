@@ -120,18 +120,18 @@ class _KillAt(TrainerCallback):
 @pytest.mark.parametrize("precision", [[], ["--dtype", "bfloat16", "--bf16", "true"]], ids=["float32", "bf16_master_weights"])
 def test_resume_gives_the_same_weights(precision, tiny_checkpoints, cot_data, tmp_path):
     """bf16: the checkpoint holds the float32 master weights, and resume reloads them without rounding."""
-    extra = ["--max_steps", "6", "--save_steps", "3", "--seed", "7", *precision]
+    extra = ["--max_steps", "4", "--save_steps", "2", "--seed", "7", *precision]
     straight = build_trainer(*_args(tiny_checkpoints["qwen2_vl"], cot_data, tmp_path / "straight", *extra))
     straight.train()
     killed = build_trainer(*_args(tiny_checkpoints["qwen2_vl"], cot_data, tmp_path / "resumed", *extra))
-    killed.add_callback(_KillAt(3))
+    killed.add_callback(_KillAt(2))
     with pytest.raises(KeyboardInterrupt):
         killed.train()
-    assert (tmp_path / "resumed" / "checkpoint-3" / "actrep_settings.json").exists()
+    assert (tmp_path / "resumed" / "checkpoint-2" / "actrep_settings.json").exists()
     resumed = build_trainer(*_args(tiny_checkpoints["qwen2_vl"], cot_data, tmp_path / "resumed", *extra))
-    resumed.train(resume_from_checkpoint=str(tmp_path / "resumed" / "checkpoint-3"))
+    resumed.train(resume_from_checkpoint=str(tmp_path / "resumed" / "checkpoint-2"))
     a, b = straight.model.state_dict(), resumed.model.state_dict()
-    assert resumed.state.global_step == 6
+    assert resumed.state.global_step == 4
     for name in a:
         torch.testing.assert_close(a[name], b[name], rtol=1e-5, atol=1e-6, msg=name)
 
