@@ -323,7 +323,8 @@ def test_run_sh_seeds_survives_out_of_memory_and_a_failed_seed(scratch_work):
     to others is rerun alone and finishes; a seed that fails otherwise loses only itself (summary of the
     rest, exit 1 naming it)."""
     root, env = scratch_work
-    out, env = root / "out_seeds", {**env, "SEEDS": "0 1 2", "GRPO_LRS": "1e-4"}
+    # shorter SFT and answers than the main run's (the seeds' stages are new runs either way)
+    out, env = root / "out_seeds", {**env, "SEEDS": "0 1 2", "GRPO_LRS": "1e-4", "SFT_STEPS": "2", "EVAL_TOKENS": "8"}
     result = subprocess.run(["bash", "results/scratch/run.sh", "seeds", str(out)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     log = (out / "run.log").read_text()
     assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-3000:]
