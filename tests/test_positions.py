@@ -11,9 +11,10 @@ import pytest
 import torch
 from transformers import AutoModelForImageTextToText
 
+from actrep.models.generation import generation_config
 from actrep.models.registry import get_family, load_processor
 from actrep.prompts import render_prompt
-from actrep.train.rollout import completion_logps, generation_config, vision_features
+from actrep.train.rollout import completion_logps, vision_features
 from actrep.video import VideoSettings, encode, load_video
 from conftest import FAMILIES
 from helpers import write_video

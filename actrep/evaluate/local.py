@@ -45,8 +45,9 @@ class EvalArguments:
     max_new_tokens: int = option(1024, help="Most tokens generated per video.")
     do_sample: bool = option(False, help="Sample instead of greedy decoding.")
     temperature: float = option(1.0, help="Sampling temperature (with --do_sample).")
-    top_p: float = option(1.0, help="Nucleus sampling (with --do_sample).")
-    seed: int = option(0, help="Seed (sampling only).")
+    top_p: float = option(1.0, help="Nucleus sampling (with --do_sample; 1.0: off).")
+    top_k: int = option(0, help="Top-k sampling (with --do_sample; 0: off, as GRPO's rollouts by default).")
+    seed: int = option(0, help="Seed (sampling only), set again for every checkpoint.")
     limit: int = option(0, help="Evaluate only the first N samples (0: all).")
     ignore_saved_settings: bool = option(False, help="Use the video/prompt flags even for checkpoints that saved their own settings.")
     family: str | None = option(None, help="Model family (default: from each checkpoint's config).")
@@ -80,10 +81,13 @@ def finished_keys(run_dir: Path) -> set[str]:
 
 def evaluate_checkpoint(path, samples, run_dir: Path, args, video, prompt, state, counter=None) -> dict | None:
     """Evaluate one checkpoint into `run_dir`; returns metrics on rank 0 (None elsewhere)."""
+    from transformers import set_seed
+
     from actrep.answer import parse_completion
     from actrep.settings import PipelineSettings, save_settings
 
     counter = counter or LocalModelCounter(path, args, video, prompt, state.device)
+    set_seed(args.seed)  # per checkpoint: its sampled answers do not depend on the runs before it
     rank, world = state.process_index, state.num_processes
     merged = run_dir / PREDICTIONS
     rank_file = merged if world == 1 else run_dir / f"predictions.rank{rank}.jsonl"
@@ -166,7 +170,6 @@ def main(argv: list[str]) -> int:
     keys = [sample_key(s) for s in samples]
     if len(set(keys)) != len(keys):
         raise ActRepError(f"{args.data}: duplicate samples (same split, video and clip); run `actrep data validate`")
-    torch.manual_seed(args.seed)
     # accelerate only sets up multi-process CPU runs (gloo) when told the run is on CPU.
     state = PartialState(cpu=not torch.cuda.is_available())
     names = args.run_names or [run_name_for(m) for m in args.model_name_or_path]

@@ -28,6 +28,7 @@ class GenerationOptions:
     do_sample: bool = False
     temperature: float = 1.0
     top_p: float = 1.0
+    top_k: int = 0
     batch_size: int = 1
 
 
@@ -50,7 +51,7 @@ class LocalModelCounter:
     def info(self) -> dict:
         return {"model": self.path, "family": self.family.name, "settings_source": self.settings_source,
                 "prompt_variant": self.prompt_variant, "video_settings": vars(self.video_settings),
-                "generation": {k: getattr(self.args, k) for k in ("max_new_tokens", "do_sample", "temperature", "top_p", "batch_size")}}
+                "generation": {k: getattr(self.args, k) for k in ("max_new_tokens", "do_sample", "temperature", "top_p", "top_k", "batch_size")}}
 
     def load(self, sample):
         from actrep.video import load_video
@@ -62,24 +63,23 @@ class LocalModelCounter:
         """(completion text, prompt tokens, completion tokens) per sample."""
         import torch
 
+        from actrep.models.generation import generation_config, without_checkpoint_defaults
         from actrep.prompts import render_prompt
         from actrep.video import encode
 
         prompts = [render_prompt(self.processor, s.action, self.prompt_variant) for s in samples]
         batch = encode(self.processor, prompts, videos, self.video_settings).to(self.device)
         tokenizer = self.processor.tokenizer
-        kwargs = dict(max_new_tokens=self.args.max_new_tokens, do_sample=self.args.do_sample,
-                      pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.convert_tokens_to_ids("<|im_end|>"))
-        if self.args.do_sample:
-            kwargs.update(temperature=self.args.temperature, top_p=self.args.top_p)
-        else:  # explicit greedy: never a checkpoint's sampling defaults
-            kwargs.update(temperature=None, top_p=None, top_k=None)
-        with torch.inference_mode():
-            output = self.model.generate(**batch, **kwargs)
+        # the decoder GRPO's rollouts use, nothing from the checkpoint's generation_config.json (greedy unless
+        # --do_sample; a Qwen-VL-Instruct checkpoint would bring repetition_penalty 1.05 and top_k 1)
+        config = generation_config(self.processor, max_new_tokens=self.args.max_new_tokens, do_sample=self.args.do_sample,
+                                   temperature=self.args.temperature, top_p=self.args.top_p, top_k=self.args.top_k)
+        with torch.inference_mode(), without_checkpoint_defaults(self.model):
+            output = self.model.generate(**batch, generation_config=config)
         prompt_length = batch["input_ids"].shape[1]
         results = []
         for row, mask in zip(output[:, prompt_length:], batch["attention_mask"]):
-            ended = (row == kwargs["eos_token_id"]) | (row == tokenizer.pad_token_id)
+            ended = (row == config.eos_token_id) | (row == tokenizer.pad_token_id)
             n_tokens = int(ended.int().argmax()) + 1 if ended.any() else int(row.numel())
             text = tokenizer.decode(row[:n_tokens], skip_special_tokens=True)
             results.append((text, int(mask.sum()), n_tokens))

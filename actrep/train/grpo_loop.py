@@ -22,12 +22,13 @@ import torch
 
 from actrep.answer import parse_count
 from actrep.errors import ActRepError
+from actrep.models.generation import generation_config
 from actrep.train.common import StepCounter, engine_name, launched_with_deepspeed, micro_batch
 from actrep.train.grpo_fast import Launch, resolve_fast_path
 from actrep.train.grpo_loss import LossConfig, completion_mask, group_advantages, nanstd, policy_loss
 from actrep.train.grpo_run import (MetricsLog, StepPlan, arguments_record, deepspeed_plugin, resolve_rewards, rotate_checkpoints,
                                    save_json, settings_of, timer)
-from actrep.train.rollout import completion_logps, generate, generation_config, vision_features
+from actrep.train.rollout import completion_logps, generate, vision_features
 
 
 def _logps_function(shared_prefix: bool):

@@ -17,6 +17,7 @@ import torch
 from transformers import GenerationConfig
 
 from actrep.fast.features import select_features
+from actrep.models.generation import without_checkpoint_defaults
 
 TEXT_KEYS = ("input_ids", "attention_mask", "mm_token_type_ids")
 VIDEO_KEYS = ("video_grid_thw", "second_per_grid_ts")
@@ -42,18 +43,6 @@ def prompt_rows(batch, index: torch.Tensor) -> dict:
     return rows
 
 
-def generation_config(processor, *, max_new_tokens: int, temperature: float, top_p: float, top_k: int,
-                      do_sample: bool = True) -> GenerationConfig:
-    """Every sampling knob set explicitly: nothing comes from the checkpoint's generation defaults."""
-    tokenizer = processor.tokenizer
-    return GenerationConfig(
-        max_new_tokens=max_new_tokens, do_sample=do_sample, temperature=temperature if do_sample else None,
-        top_p=top_p if do_sample else None, top_k=top_k if do_sample else None, repetition_penalty=1.0,
-        eos_token_id=tokenizer.convert_tokens_to_ids("<|im_end|>"), pad_token_id=tokenizer.pad_token_id,
-        bos_token_id=None, use_cache=True,
-    )
-
-
 def generate(model, batch, features, num_generations: int, config: GenerationConfig, fast: bool = False) -> torch.Tensor:
     """G completions per video: [videos x G, new tokens], rows grouped by video (repeat_interleave order).
 
@@ -68,7 +57,7 @@ def generate(model, batch, features, num_generations: int, config: GenerationCon
     index = list(range(batch["input_ids"].shape[0]))
     config = copy.deepcopy(config)
     config.num_return_sequences = num_generations
-    with torch.no_grad():
+    with torch.no_grad(), without_checkpoint_defaults(model):
         output = model.generate(**inputs, mm_encoder_outputs=select_features(features, index), generation_config=config)
     return output[:, batch["input_ids"].shape[1]:]
 

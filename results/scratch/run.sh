@@ -33,7 +33,8 @@
 # `actrep sft --vision_learning_rate`), GRPO_STEPS, GRPO_LR, GRPO_VIDEOS, GRPO_G, GRPO_FAST, GRPO_ARGS (more
 # `actrep grpo` flags, e.g. "--temperature 1.3"),
 # EVAL_TOKENS; seeds mode: SEEDS, GRPO_LRS (the sweep), SWEEP_STEPS, N_VALID, SEEDS_GRPO_STEPS,
-# GRPO_REWARDS; ablation_rewards: REWARD_ARMS (count rewards side by side). SEED seeds the data and the model; RUN_SEED (default SEED) seeds SFT and GRPO (data order,
+# GRPO_REWARDS; ablation_rewards: REWARD_ARMS (count rewards side by side); main: SAMPLED_EVAL_SEEDS (e.g.
+# "0 1 2": SFT and GRPO also evaluated with sampling at temperature 1, runs <name>_sampled_s<seed>). SEED seeds the data and the model; RUN_SEED (default SEED) seeds SFT and GRPO (data order,
 # sampling, LoRA/heads init). docs/from_scratch.md has the table with the defaults.
 set -euo pipefail
 
@@ -86,6 +87,7 @@ fi
 : "${TOKENS_PER_SECOND:=$(( (FPS + 1) / 2 ))}" "${STAGE0:=1}" "${SFT_RCS:=true}" "${SFT_CURRICULUM:=0}"
 : "${STAGE0_CURRICULUM:=}" "${STAGE0_CURRICULUM_SHARE:=0.3}" "${CURRICULUM_MAX:=4}" "${CURRICULUM_SHARE:=0.3}" "${VISION_LR:=}" "${SFT_TRAIN_VISION:=0}" "${GRPO_TOKENS:=$EVAL_TOKENS}" "${SEED:=0}"
 : "${RUN_SEED:=$SEED}" "${SEEDS:=0 1 2}" "${SWEEP_STEPS:=$SEEDS_GRPO_STEPS}" "${GRPO_LRS:=3e-6 1e-5 3e-5}" "${GRPO_REWARDS:=count_hybrid:1.0 count_format:1.0}"
+: "${SAMPLED_EVAL_SEEDS:=}"
 : "${REWARD_ARMS:=count_hybrid count_linear count_exact count_fixed}"
 PIXELS=$(( SIZE * SIZE ))
 mkdir -p "$WORK" "$OUT/logs" "$OUT/eval" "$OUT/artifacts"
@@ -300,7 +302,7 @@ stage_eval() {
   [[ $set == valid ]] && splits=(--splits valid)  # the recipe evaluates the test split
   DEPS="${models[*]} $DATA/$set" run_stage "eval_$name" "$WORK/eval/$name" "${ACTREP[@]}" eval --config recipes/scratch/eval.yaml --model "${models[@]}" \
     --run_names "${runs[@]}" --data "$DATA/$set" --out "$WORK/eval/$name" --max_new_tokens "$tokens" --batch_size "$EVAL_BATCH" \
-    "${VIDEO_FLAGS[@]}" "${splits[@]}" --decode_workers "$EVAL_THREADS"
+    "${VIDEO_FLAGS[@]}" "${splits[@]}" --decode_workers "$EVAL_THREADS" ${EVAL_FLAGS:-}
   local run
   for run in "${runs[@]}"; do
     mkdir -p "$OUT/eval/$set"
@@ -365,6 +367,12 @@ main)
   stage_grpo "$GRPO_NAME" "$WORK/$SFT_NAME" "$SFT_RCS" count_hybrid:1.0 count_format:1.0
   run_bg stage_eval "${GRPO_NAME}_id" test_id "$EVAL_TOKENS" "$WORK/$GRPO_NAME:$GRPO_NAME"
   run_bg stage_eval "${GRPO_NAME}_hard" test_hard "$EVAL_TOKENS" "$WORK/$GRPO_NAME:$GRPO_NAME"
+  # SFT and GRPO also with the decoder GRPO trains with (sampling at temperature 1), one run per seed:
+  # greedy answers can move where sampled ones improve (results/scratch/2026-12-06-h100-medium-grpo)
+  for seed in $SAMPLED_EVAL_SEEDS; do
+    EVAL_FLAGS="--do_sample --temperature 1.0 --top_p 1.0 --seed $seed" run_bg stage_eval "sampled_s${seed}_id" test_id "$EVAL_TOKENS" \
+      "$WORK/$SFT_NAME:${SFT_NAME}_sampled_s$seed" "$WORK/$GRPO_NAME:${GRPO_NAME}_sampled_s$seed"
+  done
   wait_bg
   report test_id "ActRep from scratch: in-distribution test ($PRESET, held-out seed)" base stage0 "$SFT_NAME" "$GRPO_NAME"
   report test_hard "ActRep from scratch: harder preset ($HARD_PRESET)" "$SFT_NAME" "$GRPO_NAME"
