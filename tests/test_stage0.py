@@ -291,11 +291,11 @@ exec {sys.executable} "$@"
 def test_run_sh_tiny_end_to_end(scratch_work):
     """`SCALE=tiny bash results/scratch/run.sh OUT` runs every stage on a CPU and writes the results."""
     root, env = scratch_work
-    out, work, env = root / "out", root / "work", {**env, "GRPO_ARGS": "--temperature 1.3 --top_p 0.95"}
+    out, work, env = root / "out", root / "work", {**env, "GRPO_ARGS": "--temperature 1.3 --top_p 0.95", "SAMPLED_EVAL_SEEDS": "5"}
     result = subprocess.run(["bash", "results/scratch/run.sh", str(out)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     summary = json.loads((out / "summary.json").read_text())
-    assert set(summary["eval"]["test_id"]) == {"base", "stage0", "sft", "grpo"}
+    assert set(summary["eval"]["test_id"]) == {"base", "stage0", "sft", "grpo", "sft_sampled_s5", "grpo_sampled_s5"}
     assert set(summary["eval"]["test_hard"]) == {"sft", "grpo"}
     assert summary["stage0"]["probe"]["test_id"]["videos"] == 6
     for name in ("stage0.png", "sft.png", "grpo.png", "metrics.png"):
@@ -305,6 +305,9 @@ def test_run_sh_tiny_end_to_end(scratch_work):
     assert "stage0" in (out / "commands.sh").read_text()
     arguments = json.loads((out / "artifacts" / "grpo" / "arguments.json").read_text())["GRPOArguments"]
     assert (arguments["temperature"], arguments["top_p"]) == (1.3, 0.95)  # GRPO_ARGS reached actrep grpo
+    for run in ("sft_sampled_s5", "grpo_sampled_s5"):  # SAMPLED_EVAL_SEEDS: the training decoder's answers too
+        generation = json.loads((out / "eval" / "test_id" / run / "metrics.json").read_text())["generation"]
+        assert (generation["do_sample"], generation["temperature"], generation["top_k"]) == (True, 1.0, 0)
     # the later stages reused the stage-0 video settings
     settings = json.loads((out / "artifacts" / "grpo" / "actrep_settings.json").read_text())
     assert settings["video"]["fps"] == 8.0 and settings["video"]["max_pixels"] == 56 * 56
