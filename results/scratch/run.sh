@@ -401,8 +401,9 @@ ablation_rewards)
   stage_prepare
   stage_sft sft "$SFT_RCS"
   run_bg stage_eval sft_id test_id "$EVAL_TOKENS" "$WORK/sft:sft"
-  # count_hybrid's Gaussian is on the relative error, count_fixed's on the absolute one: on the medium preset
-  # count_hybrid's GRPO moved accuracy from 11-12 repetitions to 1-5 (results/scratch/2026-12-06-h100-medium-grpo).
+  # count_hybrid's Gaussian is on the relative error, count_fixed's on the absolute one. On the medium preset's
+  # rollouts every count reward pushes towards the truth alike (results/scratch/reward_push.py,
+  # results/scratch/2026-12-06-h100-medium-grpo): the arms measure whole runs, not the first update.
   # The arms run side by side on the GPU (one that runs out of memory next to the others is rerun alone).
   # REWARD_ARMS picks the count rewards (registry names); count_hybrid's run is named grpo, as in main
   variants=()
