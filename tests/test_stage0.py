@@ -274,17 +274,26 @@ def scratch_work(tmp_path_factory):
     runs out of GPU memory once, sft_s2 breaks. Main mode's names (sft, grpo) pass through, so the seeds
     mode reuses main's data, model, stage 0 and CoT (the same commands), as on a GPU machine."""
     root = tmp_path_factory.mktemp("scratch")
-    fake = root / "python"
+    server_socket, fake = root / "python.sock", root / "python"
     fake.write_text(f"""#!/bin/bash
 case " $* " in
   *"/grpo_s1 "*) [ -f {root}/oom_once ] || {{ touch {root}/oom_once; echo "torch.OutOfMemoryError: CUDA out of memory." >&2; exit 1; }};;
   *" sft "*"/sft_s2 "*) echo "RuntimeError: broken on purpose" >&2; exit 1;;
 esac
-exec {sys.executable} "$@"
+exec {sys.executable} -S {ROOT}/tests/forked_python.py {server_socket} "$@"
 """)
     fake.chmod(0o755)
     env = {**os.environ, "SCALE": "tiny", "WORK": str(root / "work"), "PYTHON": str(fake), "STAGE0_SECONDS": "4"}
-    return root, env
+    # each python call forks from a server that imported torch & co. once (tests/forked_python.py says why)
+    server_log = (root / "python_server.log").open("w")
+    server = subprocess.Popen([sys.executable, str(ROOT / "tests" / "forked_python.py"), "serve", str(server_socket)],
+                              env={**env, "PYTHONUNBUFFERED": "1", "TOKENIZERS_PARALLELISM": "false"},
+                              stdout=subprocess.PIPE, stderr=server_log, stdin=subprocess.DEVNULL, text=True)
+    assert server.stdout.readline().strip() == "ready", (root / "python_server.log").read_text()[-3000:]
+    yield root, env
+    server.terminate()
+    server.wait()
+    server_log.close()
 
 
 @pytest.mark.slow

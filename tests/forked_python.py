@@ -1,0 +1,129 @@
+"""A `python` for run.sh's end-to-end tests whose every call is a fresh process forked from a server that
+has already imported torch, transformers, TRL, PEFT and actrep.
+
+run.sh's tiny pipeline makes ~30 Python calls per test, and on a 2-core machine each spent ~6 s of its
+~8 s importing. Here the calls keep what the tests check (run.sh's orchestration: stages, reuse, reruns,
+failures): each is its own process, with run.sh's arguments, environment, working directory, stdin, stdout
+and stderr, run as `python` would (`-m module`, `-c code`, `-` reading stdin, or a script), and its exit
+status goes back to run.sh. A call whose form is not one of these, or that finds no server, runs the real
+interpreter instead.
+
+    python tests/forked_python.py serve SOCKET       # the server (prints "ready" once it listens)
+    python -S tests/forked_python.py SOCKET ARGS...  # one call: like `python ARGS...`
+
+The client sends its three standard descriptors over the UNIX socket (SCM_RIGHTS) and forwards SIGTERM,
+SIGINT and SIGHUP to the forked process, so run.sh can still stop a stage.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sys
+
+PRELOAD = ["actrep", "torch", "transformers", "trl", "peft", "matplotlib.pyplot", "actrep.cli", "actrep.train.sft",
+           "actrep.train.grpo", "actrep.train.stage0", "actrep.evaluate.local", "actrep.report"]
+FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+
+
+def serve(path: str) -> None:
+    import importlib
+
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")  # no tokenizer threads alive at fork time
+    for name in PRELOAD:
+        importlib.import_module(name)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    listener.bind(path)
+    listener.listen(64)
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps finished calls
+    print("ready", flush=True)
+    while True:
+        connection, _ = listener.accept()
+        if os.fork() == 0:
+            listener.close()
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the call's own subprocesses report their status
+            os._exit(run_call(connection))
+        connection.close()
+
+
+def run_call(connection: socket.socket) -> int:
+    """In the forked process: take the client's descriptors, environment and directory, run, report."""
+    import atexit
+    import runpy
+    import traceback
+
+    message, descriptors, _, _ = socket.recv_fds(connection, 1 << 20, 3)
+    request = json.loads(message)
+    for descriptor, target in zip(descriptors, (0, 1, 2)):
+        os.dup2(descriptor, target)
+        os.close(descriptor)
+    os.environ.clear()
+    os.environ.update(request["env"])
+    os.chdir(request["cwd"])
+    connection.send(str(os.getpid()).encode())
+    if os.environ.get("OMP_NUM_THREADS"):
+        import torch
+
+        torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+    argv = request["argv"]
+    try:
+        if argv[0] == "-m":
+            sys.argv, sys.path[0] = argv[1:], os.getcwd()
+            runpy.run_module(argv[1], run_name="__main__", alter_sys=True)
+        elif argv[0] == "-c":
+            sys.argv, sys.path[0] = ["-c", *argv[2:]], ""
+            exec(compile(argv[1], "<string>", "exec"), {"__name__": "__main__"})
+        elif argv[0] == "-":
+            sys.argv, sys.path[0] = list(argv), ""
+            exec(compile(sys.stdin.read(), "<stdin>", "exec"), {"__name__": "__main__"})
+        else:
+            sys.argv, sys.path[0] = list(argv), os.path.dirname(os.path.abspath(argv[0]))
+            runpy.run_path(argv[0], run_name="__main__")
+        code = 0
+    except SystemExit as exit:
+        code = exit.code if isinstance(exit.code, int) else (0 if exit.code is None else 1)
+        if not isinstance(exit.code, (int, type(None))):
+            print(exit.code, file=sys.stderr)
+    except BaseException:
+        traceback.print_exc()
+        code = 1
+    atexit._run_exitfuncs()  # what the interpreter does on the way out (TensorBoard writers, loggers, ...)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    connection.send(str(code).encode())
+    return code
+
+
+def call(path: str, argv: list[str]) -> int:
+    """In the client: run ARGV in a forked process of the server at PATH; the real python if that cannot be."""
+    runnable = argv and (argv[0] in ("-m", "-c") and len(argv) > 1 or argv[0] == "-" or not argv[0].startswith("-"))
+    connection = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    try:
+        if not runnable:
+            raise OSError("not a form the server runs")
+        connection.connect(path)
+    except OSError:
+        os.execv(sys.executable, [sys.executable, *argv])
+    request = {"argv": argv, "env": dict(os.environ), "cwd": os.getcwd()}
+    socket.send_fds(connection, [json.dumps(request).encode()], [0, 1, 2])
+    pid = connection.recv(64)
+    if not pid:
+        print("forked_python: the server's forked process ended before it started the call", file=sys.stderr)
+        return 1
+    pid = int(pid)
+    for number in FORWARDED:
+        signal.signal(number, lambda received, frame: os.kill(pid, received))
+    status = connection.recv(64)
+    if not status:
+        print(f"forked_python: the call's process {pid} ended without an exit status", file=sys.stderr)
+        return 1
+    return int(status)
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "serve":
+        serve(sys.argv[2])
+    else:
+        sys.exit(call(sys.argv[1], sys.argv[2:]))
