@@ -59,7 +59,7 @@ def test_old_and_reference_log_probs_are_computed_in_the_policy_precision(tiny_c
 
     def spy(logps, old_logps, ref_logps, *args, **kwargs):
         if not first:
-            first.append((float((logps - old_logps).abs().max()), float((logps - ref_logps).abs().max())))
+            first.append((float((logps - old_logps).abs().max().detach()), float((logps - ref_logps).abs().max().detach())))
         return real_loss(logps, old_logps, ref_logps, *args, **kwargs)
 
     monkeypatch.setattr(grpo_loop, "policy_loss", spy)
