@@ -69,7 +69,9 @@ def test_eval_answers_do_not_depend_on_the_checkpoint_generation_config(decoding
                  "--splits", "train", "--out", str(tmp_path), "--max_new_tokens", "10", *VIDEO_FLAGS, *decoding]) == 0
     plain, opinionated = (read_predictions(tmp_path / name / "predictions.jsonl") for name in ("plain", "opinionated"))
     assert [r["raw"] for r in plain] == [r["raw"] for r in opinionated]
-    assert json.loads((tmp_path / "plain" / "metrics.json").read_text())["generation"]["top_k"] == 0
+    metrics = json.loads((tmp_path / "plain" / "metrics.json").read_text())
+    assert metrics["generation"]["top_k"] == 0 and metrics["dtype"] == "float32"  # what decided the answers is recorded
+    assert metrics["generation"].get("seed") == (3 if decoding else None)
 
 
 def test_count_does_not_depend_on_the_checkpoint_generation_config(checkpoints, short_video, capsys):

@@ -56,3 +56,29 @@ def test_a_bad_row_is_named(reward_push, tmp_path):
     path.write_text(json.dumps({"step": 1, "video_id": "a"}) + "\n")
     with pytest.raises(SystemExit, match=r"completions.jsonl:1: not a completions.jsonl row"):
         reward_push.load_groups(path)
+
+
+def test_eval_bins_name_the_decoder_and_a_runaway_answer_moves_the_mean_not_the_shares(reward_push, tmp_path):
+    run = tmp_path / "grpo_sampled_s0"
+    run.mkdir()
+    rows = [(3, 3), (3, 1), (4, 9), (12, 11), (12, 900), (12, 8), (12, None)]  # (truth, answer)
+    run.joinpath("predictions.jsonl").write_text("".join(json.dumps({"count": c, "pred": p}) + "\n" for c, p in rows))
+    run.joinpath("metrics.json").write_text(json.dumps({"generation": {"do_sample": True, "temperature": 1.0}}))
+    result = reward_push.eval_bins(run, [(1, 5), (11, 20)])
+    assert result["decoder"] == "sampled T=1.0"
+    low, high = result["bins"]
+    assert (low["clips"], low["answers"], high["clips"], high["answers"]) == (3, 3, 4, 3)
+    assert (low["under"], low["obo"], low["over"]) == pytest.approx((1 / 3, 1 / 3, 1 / 3))
+    assert (high["under"], high["obo"], high["over"]) == pytest.approx((1 / 3, 1 / 3, 1 / 3))
+    assert high["median_error"] == -1 and high["signed_error"] == pytest.approx((-1 + 888 - 4) / 3)
+    run.joinpath("metrics.json").write_text(json.dumps({"generation": {"do_sample": False}}))
+    assert reward_push.eval_bins(run, [(1, 5)])["decoder"] == "greedy"
+
+
+def test_the_under_count_push_is_not_dominated_by_a_runaway_completion(reward_push):
+    # truth 12: five too low, two right, one runaway list; the count push says "down", driven by the runaway
+    completions = [cot_text(a) for a in (9, 9, 8, 9, 9, 12, 12, 400)]
+    for reward in ("count_hybrid", "count_fixed"):
+        assert reward_push.group_push(completions, 12, reward) < 0
+        assert reward_push.group_push(completions, 12, reward, "under") < 0  # under-counts made rarer all the same
+    assert reward_push.group_push([cot_text(12)] * 8, 12, "count_fixed", "under") == 0.0

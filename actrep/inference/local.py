@@ -49,9 +49,12 @@ class LocalModelCounter:
             path, video, prompt.prompt_variant, args.ignore_saved_settings)
 
     def info(self) -> dict:
+        generation = {k: getattr(self.args, k) for k in ("max_new_tokens", "do_sample", "temperature", "top_p", "top_k", "batch_size")}
+        if self.args.do_sample:  # a sampled run is reproducible only with its seed (eval sets it per checkpoint)
+            generation["seed"] = getattr(self.args, "seed", None)
         return {"model": self.path, "family": self.family.name, "settings_source": self.settings_source,
                 "prompt_variant": self.prompt_variant, "video_settings": vars(self.video_settings),
-                "generation": {k: getattr(self.args, k) for k in ("max_new_tokens", "do_sample", "temperature", "top_p", "top_k", "batch_size")}}
+                "dtype": str(self.model.dtype).removeprefix("torch."), "device": str(self.device), "generation": generation}
 
     def load(self, sample):
         from actrep.video import load_video

@@ -10,14 +10,18 @@ weight 1), and the group's push on the count is
     push = mean_i A_i * (p_i - mean p)      (p_i: the completion's parsed count; unparseable ones left out)
 
 GRPO's update raises the probability of completions with A_i > 0, so to first order the expected count
-of that clip moves in the direction of `push` (zero when the rewards in the group are all equal).
+of that clip moves in the direction of `push` (zero when the rewards in the group are all equal). One
+runaway completion (hundreds of repetitions listed) dominates that mean, so the same push is also given
+for the share of under-counts (p_i < truth - 1 in place of p_i), which no single completion can dominate.
 Printed per ground-truth bin: the rollouts' signed error, and per reward the mean push and the share of
 groups that carry any count signal. A reward whose pushes are strong on small counts and weak on large
 ones moves a shared count bias towards what the small clips ask for: the hypothesis for the count shift
 of results/scratch/2026-12-06-h100-medium-grpo, tested here without a GPU on the same rollouts.
 
-`--eval` adds, per bin, the signed error and OBO of evaluation runs (their predictions.jsonl), to set
-the sampled rollouts beside what the greedy decoder answers on the test clips.
+`--eval` adds, per bin, the same error figures for evaluation runs (their predictions.jsonl; the decoder
+read from their metrics.json), to set the sampled rollouts beside what a decoder answers on the test clips.
+Per bin, rollouts and evaluations alike: the shares of answers too low (< truth - 1), within one, and too
+high (> truth + 1), and the median and mean signed error (the mean moves with one runaway answer).
 
 Counterfactual by construction: the rollouts are count_hybrid's policy's, so this shows the direction of
 each reward's first update from that policy, not where a whole run with another reward would end.
@@ -54,16 +58,23 @@ def load_groups(path: Path) -> list[dict]:
     return [{**g, "completions": g["completions"][i:i + size]} for g in groups.values() for i in range(0, len(g["completions"]), size)]
 
 
-def group_push(completions: list[str], count: int, reward: str) -> float:
-    """mean_i A_i (p_i - mean p) over the parsable completions, advantages from REWARD + count_format."""
+MEASURES = {"count": lambda p, truth: p, "under": lambda p, truth: float(p < truth - 1)}
+
+
+def group_push(completions: list[str], count: int, reward: str, measure: str = "count") -> float:
+    """mean_i A_i (m_i - mean m) over the parsable completions, advantages from REWARD + count_format; m is the
+    parsed count (measure "count") or whether it is too low, below truth - 1 (measure "under": its push is
+    the first-order change of the share of under-counts, which one runaway completion cannot dominate)."""
     columns = {"count": [count] * len(completions)}
     total = [a + b for a, b in zip(REWARDS[reward](completions, **columns), REWARDS["count_format"](completions, **columns))]
     advantages, _ = group_advantages(torch.tensor(total, dtype=torch.float64), len(completions))
-    parsed = [(a, p) for a, p in zip(advantages.tolist(), map(parse_count, completions)) if p is not None and not math.isnan(a)]
+    value = MEASURES[measure]
+    parsed = [(a, value(p, count)) for a, p in zip(advantages.tolist(), map(parse_count, completions))
+              if p is not None and not math.isnan(a)]
     if len(parsed) < 2:
         return 0.0
-    mean_count = sum(p for _, p in parsed) / len(parsed)
-    return sum(a * (p - mean_count) for a, p in parsed) / len(parsed)
+    mean_value = sum(m for _, m in parsed) / len(parsed)
+    return sum(a * (m - mean_value) for a, m in parsed) / len(parsed)
 
 
 def summarize(groups: list[dict], rewards: list[str], bins: list[tuple[int, int]]) -> dict:
@@ -73,41 +84,78 @@ def summarize(groups: list[dict], rewards: list[str], bins: list[tuple[int, int]
         if not members:
             continue
         errors = [p - g["count"] for g in members for p in map(parse_count, g["completions"]) if p is not None]
-        row = {"bin": f"{low}-{high}", "groups": len(members), "signed_error": sum(errors) / max(1, len(errors)), "rewards": {}}
+        row = {"bin": f"{low}-{high}", "groups": len(members), **error_shares(errors), "rewards": {}}
         for reward in rewards:
             pushes = [group_push(g["completions"], g["count"], reward) for g in members]
-            row["rewards"][reward] = {"mean_push": sum(pushes) / len(pushes),
+            under = [group_push(g["completions"], g["count"], reward, "under") for g in members]
+            row["rewards"][reward] = {"mean_push": sum(pushes) / len(pushes), "under_push": sum(under) / len(under),
                                       "groups_with_signal": sum(abs(p) > 1e-9 for p in pushes) / len(pushes)}
         rows.append(row)
     return {"groups": len(groups), "rewards": rewards, "bins": rows}
 
 
-def eval_bins(path: Path, bins: list[tuple[int, int]]) -> list[dict]:
-    """Signed error and OBO per ground-truth bin of an evaluation run (unparseable answers left out)."""
+def error_shares(errors: list[int]) -> dict:
+    """Mean and median signed error (answer - truth), and the shares too low (< -1), within one, too high (> +1).
+
+    The mean alone misleads on sampled answers: one runaway list of 900 repetitions moves a bin's mean by
+    ~20; the shares and the median do not move with it."""
+    if not errors:
+        return {"answers": 0, "signed_error": 0.0, "median_error": 0.0, "under": 0.0, "obo": 0.0, "over": 0.0}
+    ordered = sorted(errors)
+    middle = len(ordered) // 2
+    median = ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+    return {"answers": len(errors), "signed_error": sum(errors) / len(errors), "median_error": median,
+            "under": sum(e < -1 for e in errors) / len(errors), "obo": sum(abs(e) <= 1 for e in errors) / len(errors),
+            "over": sum(e > 1 for e in errors) / len(errors)}
+
+
+def decoder(path: Path) -> str:
+    """How an evaluation run decoded, from its metrics.json: "greedy" or "sampled T=<temperature>"."""
+    try:
+        generation = json.loads((path / "metrics.json").read_text()).get("generation") or {}
+    except (OSError, ValueError):
+        return "decoder unknown"
+    return f"sampled T={generation.get('temperature')}" if generation.get("do_sample") else "greedy"
+
+
+def eval_bins(path: Path, bins: list[tuple[int, int]]) -> dict:
+    """Per ground-truth bin of an evaluation run: error_shares of its parsed answers (unparseable ones left
+    out, their number kept as clips - answers)."""
     file = path / "predictions.jsonl"
     if not file.is_file():
         sys.exit(f"error: {path}: no predictions.jsonl (an `actrep eval` output folder?)")
     rows = [json.loads(line) for line in file.read_text().splitlines() if line.strip()]
     out = []
     for low, high in bins:
-        errors = [r["pred"] - r["count"] for r in rows if low <= r["count"] <= high and r.get("pred") is not None]
-        if errors:
-            out.append({"bin": f"{low}-{high}", "clips": len(errors), "signed_error": sum(errors) / len(errors),
-                        "obo": sum(abs(e) <= 1 for e in errors) / len(errors)})
-    return out
+        members = [r for r in rows if low <= r["count"] <= high]
+        if members:
+            errors = [r["pred"] - r["count"] for r in members if r.get("pred") is not None]
+            out.append({"bin": f"{low}-{high}", "clips": len(members), **error_shares(errors)})
+    return {"decoder": decoder(path), "bins": out}
 
 
 def print_table(summary: dict) -> None:
     rewards = summary["rewards"]
     print(f"{summary['groups']} groups; push = mean_i A_i (p_i - mean p): the first-order direction of each clip's expected count")
-    print("| counts | groups | rollouts' signed error | " + " | ".join(f"{r} push (groups with signal)" for r in rewards) + " |")
-    print("|---|---|---|" + "---|" * len(rewards))
+    print("| counts | groups | rollouts' signed error (median) | under / OBO / over | "
+          + " | ".join(f"{r} push (groups with signal)" for r in rewards) + " |")
+    print("|---|---|---|---|" + "---|" * len(rewards))
     for row in summary["bins"]:
         cells = [f"{row['rewards'][r]['mean_push']:+.3f} ({row['rewards'][r]['groups_with_signal']:.0%})" for r in rewards]
-        print(f"| {row['bin']} | {row['groups']} | {row['signed_error']:+.2f} | " + " | ".join(cells) + " |")
-    for name, rows in summary.get("eval", {}).items():
-        print(f"{name} (greedy evaluation): " + ", ".join(
-            f"{r['bin']}: signed error {r['signed_error']:+.2f}, OBO {r['obo']:.2f} ({r['clips']} clips)" for r in rows))
+        print(f"| {row['bin']} | {row['groups']} | {row['signed_error']:+.2f} ({row['median_error']:+g}) | "
+              f"{row['under']:.2f} / {row['obo']:.2f} / {row['over']:.2f} | " + " | ".join(cells) + " |")
+    print("\npush on the share of under-counts (answer < truth - 1; negative: the reward makes them rarer)")
+    print("| counts | " + " | ".join(rewards) + " |")
+    print("|---|" + "---|" * len(rewards))
+    for row in summary["bins"]:
+        print(f"| {row['bin']} | " + " | ".join(f"{row['rewards'][r]['under_push']:+.4f}" for r in rewards) + " |")
+    if summary.get("eval"):
+        print("\n| evaluation run | decoder | counts | clips (parsed) | under / OBO / over | median error | mean error |")
+        print("|---|---|---|---|---|---|---|")
+        for name, run in summary["eval"].items():
+            for row in run["bins"]:
+                print(f"| {name} | {run['decoder']} | {row['bin']} | {row['clips']} ({row['answers']}) | {row['under']:.2f} / "
+                      f"{row['obo']:.2f} / {row['over']:.2f} | {row['median_error']:+g} | {row['signed_error']:+.2f} |")
 
 
 def main(argv: list[str] | None = None) -> int:
