@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -274,7 +276,8 @@ def scratch_work(tmp_path_factory):
     runs out of GPU memory once, sft_s2 breaks. Main mode's names (sft, grpo) pass through, so the seeds
     mode reuses main's data, model, stage 0 and CoT (the same commands), as on a GPU machine."""
     root = tmp_path_factory.mktemp("scratch")
-    server_socket, fake = root / "python.sock", root / "python"
+    # a UNIX socket path must stay under ~100 bytes, whatever --basetemp is
+    server_socket, fake = Path(tempfile.mkdtemp(prefix="actrep-py-")) / "python.sock", root / "python"
     fake.write_text(f"""#!/bin/bash
 case " $* " in
   *"/grpo_s1 "*) [ -f {root}/oom_once ] || {{ touch {root}/oom_once; echo "torch.OutOfMemoryError: CUDA out of memory." >&2; exit 1; }};;
@@ -294,6 +297,7 @@ exec {sys.executable} -S {ROOT}/tests/forked_python.py {server_socket} "$@"
     server.terminate()
     server.wait()
     server_log.close()
+    shutil.rmtree(server_socket.parent, ignore_errors=True)
 
 
 @pytest.mark.slow
