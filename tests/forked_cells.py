@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import runpy
 import sys
-import traceback
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+
+from forked_python import run_as_python
 
 ROOT = Path(__file__).resolve().parent.parent
 CELL_ENV = {"OMP_NUM_THREADS": "1", "DS_ACCELERATOR": "cpu"}
@@ -50,19 +50,7 @@ def run_cell(argv: list[str], log: str) -> int:
     descriptor = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
     os.dup2(descriptor, 1)
     os.dup2(descriptor, 2)
-    try:
-        if argv[0] == "-m":
-            sys.argv = argv[1:]
-            runpy.run_module(argv[1], run_name="__main__", alter_sys=True)
-        else:
-            sys.argv = list(argv)
-            runpy.run_path(argv[0], run_name="__main__")
-        code = 0
-    except SystemExit as exit:
-        code = exit.code if isinstance(exit.code, int) else (0 if exit.code is None else 1)
-    except BaseException:
-        traceback.print_exc()
-        code = 1
+    code = run_as_python(argv)
     sys.stdout.flush()
     sys.stderr.flush()
     return code

@@ -51,8 +51,6 @@ def serve(path: str) -> None:
 def run_call(connection: socket.socket) -> int:
     """In the forked process: take the client's descriptors, environment and directory, run, report."""
     import atexit
-    import runpy
-    import traceback
 
     message, descriptors, _, _ = socket.recv_fds(connection, 1 << 20, 3)
     request = json.loads(message)
@@ -67,7 +65,20 @@ def run_call(connection: socket.socket) -> int:
         import torch
 
         torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
-    argv = request["argv"]
+    code = run_as_python(request["argv"])
+    atexit._run_exitfuncs()  # what the interpreter does on the way out (TensorBoard writers, loggers, ...)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    connection.send(str(code).encode())
+    return code
+
+
+def run_as_python(argv: list[str]) -> int:
+    """Run ARGV in this process as `python ARGV...` would (`-m module`, `-c code`, `-` reading stdin, or a
+    script: the same sys.argv and sys.path[0]); returns the exit status, the traceback printed on an error."""
+    import runpy
+    import traceback
+
     try:
         if argv[0] == "-m":
             sys.argv, sys.path[0] = argv[1:], os.getcwd()
@@ -81,19 +92,14 @@ def run_call(connection: socket.socket) -> int:
         else:
             sys.argv, sys.path[0] = list(argv), os.path.dirname(os.path.abspath(argv[0]))
             runpy.run_path(argv[0], run_name="__main__")
-        code = 0
+        return 0
     except SystemExit as exit:
-        code = exit.code if isinstance(exit.code, int) else (0 if exit.code is None else 1)
         if not isinstance(exit.code, (int, type(None))):
             print(exit.code, file=sys.stderr)
+        return exit.code if isinstance(exit.code, int) else (0 if exit.code is None else 1)
     except BaseException:
         traceback.print_exc()
-        code = 1
-    atexit._run_exitfuncs()  # what the interpreter does on the way out (TensorBoard writers, loggers, ...)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    connection.send(str(code).encode())
-    return code
+        return 1
 
 
 def call(path: str, argv: list[str]) -> int:

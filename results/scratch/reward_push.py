@@ -61,20 +61,29 @@ def load_groups(path: Path) -> list[dict]:
 MEASURES = {"count": lambda p, truth: p, "under": lambda p, truth: float(p < truth - 1)}
 
 
-def group_push(completions: list[str], count: int, reward: str, measure: str = "count") -> float:
-    """mean_i A_i (m_i - mean m) over the parsable completions, advantages from REWARD + count_format; m is the
-    parsed count (measure "count") or whether it is too low, below truth - 1 (measure "under": its push is
-    the first-order change of the share of under-counts, which one runaway completion cannot dominate)."""
+def group_pushes(completions: list[str], count: int, reward: str) -> dict[str, float]:
+    """Per measure m in MEASURES: mean_i A_i (m_i - mean m) over the parsable completions, advantages from
+    REWARD + count_format. m is the parsed count ("count") or whether it is too low, below truth - 1
+    ("under": its push is the first-order change of the share of under-counts, which one runaway
+    completion cannot dominate)."""
     columns = {"count": [count] * len(completions)}
     total = [a + b for a, b in zip(REWARDS[reward](completions, **columns), REWARDS["count_format"](completions, **columns))]
     advantages, _ = group_advantages(torch.tensor(total, dtype=torch.float64), len(completions))
-    value = MEASURES[measure]
-    parsed = [(a, value(p, count)) for a, p in zip(advantages.tolist(), map(parse_count, completions))
-              if p is not None and not math.isnan(a)]
-    if len(parsed) < 2:
-        return 0.0
-    mean_value = sum(m for _, m in parsed) / len(parsed)
-    return sum(a * (m - mean_value) for a, m in parsed) / len(parsed)
+    parsed = [(a, p) for a, p in zip(advantages.tolist(), map(parse_count, completions)) if p is not None and not math.isnan(a)]
+    pushes = {}
+    for measure, value in MEASURES.items():
+        if len(parsed) < 2:
+            pushes[measure] = 0.0
+            continue
+        values = [value(p, count) for _, p in parsed]
+        mean_value = sum(values) / len(values)
+        pushes[measure] = sum(a * (m - mean_value) for (a, _), m in zip(parsed, values)) / len(parsed)
+    return pushes
+
+
+def group_push(completions: list[str], count: int, reward: str, measure: str = "count") -> float:
+    """One measure of group_pushes."""
+    return group_pushes(completions, count, reward)[measure]
 
 
 def summarize(groups: list[dict], rewards: list[str], bins: list[tuple[int, int]]) -> dict:
@@ -86,8 +95,8 @@ def summarize(groups: list[dict], rewards: list[str], bins: list[tuple[int, int]
         errors = [p - g["count"] for g in members for p in map(parse_count, g["completions"]) if p is not None]
         row = {"bin": f"{low}-{high}", "groups": len(members), **error_shares(errors), "rewards": {}}
         for reward in rewards:
-            pushes = [group_push(g["completions"], g["count"], reward) for g in members]
-            under = [group_push(g["completions"], g["count"], reward, "under") for g in members]
+            both = [group_pushes(g["completions"], g["count"], reward) for g in members]
+            pushes, under = [b["count"] for b in both], [b["under"] for b in both]
             row["rewards"][reward] = {"mean_push": sum(pushes) / len(pushes), "under_push": sum(under) / len(under),
                                       "groups_with_signal": sum(abs(p) > 1e-9 for p in pushes) / len(pushes)}
         rows.append(row)
