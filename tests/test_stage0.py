@@ -334,6 +334,31 @@ def test_run_sh_tiny_end_to_end(scratch_work):
 
 
 @pytest.mark.slow
+def test_run_sh_ablation_mix_trains_each_arm_on_its_counts(scratch_work):
+    """Mode ablation_mix: each arm's GRPO sees only the counts its RCS flags allow, next to main's run."""
+    root, env = scratch_work
+    out = root / "out_mix"
+    env = {**env, "GRPO_ARGS": "--temperature 1.3 --top_p 0.95",  # main's, so its grpo is the first arm
+           "MIX_ARMS": "grpo=;grpo_top=--rcs_strata 3-4 --no_rcs_keep_originals --log_completions_steps 1"}
+    result = subprocess.run(["bash", "results/scratch/run.sh", "ablation_mix", str(out)], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    counts = {json.loads(line)["count"] for line in (out / "artifacts" / "grpo_top" / "completions.jsonl").open()}
+    assert counts and counts <= {3, 4}, counts
+    arguments = json.loads((out / "artifacts" / "grpo_top" / "arguments.json").read_text())
+    assert (arguments["DataArguments"]["rcs_strata"], arguments["DataArguments"]["rcs_keep_originals"]) == ("3-4", False)
+    assert arguments["GRPOArguments"]["temperature"] == 1.3
+    assert {d.name for d in (out / "eval" / "test_id").iterdir()} == {"sft", "grpo", "grpo_top"}
+    assert (out / "report_test_id.html").exists()
+    if (root / "out" / "summary.json").exists():  # main ran first in this WORK: its SFT and GRPO were reused
+        timings = (out / "timings.tsv").read_text()
+        assert "sft\t0\treused" in timings and "grpo\t0\treused" in timings
+    bad = subprocess.run(["bash", "results/scratch/run.sh", "ablation_mix", str(root / "out_bad")], cwd=ROOT,
+                         env={**env, "MIX_ARMS": "grpo;x=--rcs false"}, capture_output=True, text=True, timeout=600)
+    assert bad.returncode == 2 and "MIX_ARMS: 'grpo' is not NAME=FLAGS" in bad.stderr
+
+
+@pytest.mark.slow
 def test_run_sh_seeds_survives_out_of_memory_and_a_failed_seed(scratch_work):
     """Mode seeds on the CPU with a python that fails on purpose: a stage that ran out of GPU memory next
     to others is rerun alone and finishes; a seed that fails otherwise loses only itself (summary of the

@@ -9,6 +9,8 @@
 #          ablation_rcs       SFT + GRPO without RCS (reuses data, model, stage 0) ~3.5 min after main
 #          ablation_rewards   GRPO with count_hybrid / count_linear / count_exact / count_fixed, side by side
 #                             from one SFT checkpoint (reused from main)
+#          ablation_mix       GRPO on different count mixes (MIX_ARMS), side by side from one SFT checkpoint
+#                             (reused from main): does GRPO's count mix move the large counts' answers?
 #          seeds              GRPO's gain with error bars (issue 20): one stage 0, a GRPO learning-rate
 #                             sweep on a validation split, then SFT + GRPO for each of SEEDS (default
 #                             "0 1 2", run side by side), every model on the same test clips;
@@ -33,7 +35,7 @@
 # `actrep sft --vision_learning_rate`), GRPO_STEPS, GRPO_LR, GRPO_VIDEOS, GRPO_G, GRPO_FAST, GRPO_ARGS (more
 # `actrep grpo` flags, e.g. "--temperature 1.3"),
 # EVAL_TOKENS; seeds mode: SEEDS, GRPO_LRS (the sweep), SWEEP_STEPS, N_VALID, SEEDS_GRPO_STEPS,
-# GRPO_REWARDS; ablation_rewards: REWARD_ARMS (count rewards side by side); main: SAMPLED_EVAL_SEEDS (e.g.
+# GRPO_REWARDS; ablation_rewards: REWARD_ARMS (count rewards side by side); ablation_mix: MIX_ARMS; main: SAMPLED_EVAL_SEEDS (e.g.
 # "0 1 2": SFT and GRPO also evaluated with sampling at temperature 1, runs <name>_sampled_s<seed>). SEED seeds the data and the model; RUN_SEED (default SEED) seeds SFT and GRPO (data order,
 # sampling, LoRA/heads init). docs/from_scratch.md has the table with the defaults.
 set -euo pipefail
@@ -41,9 +43,9 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT"
 MODE=main
-case "${1:-}" in main|ablation_rcs|ablation_rewards|seeds) MODE=$1; shift ;; esac
+case "${1:-}" in main|ablation_rcs|ablation_rewards|ablation_mix|seeds) MODE=$1; shift ;; esac
 if [[ $# -lt 1 ]]; then
-  echo "usage: bash results/scratch/run.sh [main|ablation_rcs|ablation_rewards|seeds] OUT" >&2
+  echo "usage: bash results/scratch/run.sh [main|ablation_rcs|ablation_rewards|ablation_mix|seeds] OUT" >&2
   exit 2
 fi
 mkdir -p "$1"
@@ -70,6 +72,9 @@ if [[ $SCALE == gpu ]]; then
   : "${GRPO_STEPS:=150}" "${GRPO_VIDEOS:=8}" "${GRPO_G:=8}" "${GRPO_LR:=1e-5}" "${GRPO_MICRO:=32}" "${GRPO_FAST:=1}"
   : "${EVAL_TOKENS:=320}" "${EVAL_BATCH:=128}" "${EARLY_TOKENS:=32}" "${EVAL_THREADS:=8}"
   : "${N_VALID:=256}" "${SEEDS_GRPO_STEPS:=150}"
+  # ablation_mix: the recipe's mix; only 1-5 repetitions; only 6-12 (11-12: ~36% of the clips, ~15% in the
+  # recipe's mix); only 11-12 (an RCS clip of 11-12 needs a video with >= 11, a sixth of them)
+  : "${MIX_ARMS:=grpo=;grpo_small=--rcs_strata 1-5 --no_rcs_keep_originals;grpo_upper=--rcs_strata 6-10,11-20 --no_rcs_keep_originals;grpo_top=--rcs_strata 11-20 --no_rcs_keep_originals}"
 elif [[ $SCALE == tiny ]]; then
   : "${WORKERS:=2}" "${N_TRAIN:=24}" "${N_TEST:=6}" "${N_HARD:=4}"
   : "${SIZE:=56}" "${FPS:=8}" "${DURATION:=3}" "${MAX_COUNT:=4}"
@@ -79,6 +84,7 @@ elif [[ $SCALE == tiny ]]; then
   : "${GRPO_STEPS:=2}" "${GRPO_VIDEOS:=2}" "${GRPO_G:=2}" "${GRPO_LR:=1e-4}" "${GRPO_MICRO:=4}" "${GRPO_FAST:=0}"
   : "${EVAL_TOKENS:=24}" "${EVAL_BATCH:=8}" "${EARLY_TOKENS:=8}" "${EVAL_THREADS:=2}"
   : "${GRPO_TOKENS:=24}" "${N_VALID:=4}" "${SEEDS_GRPO_STEPS:=2}"
+  : "${MIX_ARMS:=grpo=;grpo_top=--rcs_strata 3-4 --no_rcs_keep_originals}"
 else
   echo "SCALE must be gpu or tiny (got $SCALE)" >&2
   exit 2
@@ -422,6 +428,36 @@ ablation_rewards)
   names=() grpo_args=()
   for v in "${variants[@]}"; do names+=("${v%%:*}"); grpo_args+=(--grpo "${v%%:*}=$WORK/${v%%:*}"); done
   report test_id "ActRep from scratch: GRPO reward ablation" sft "${names[@]}"
+  copy_artifacts "${names[@]/#/$WORK/}"
+  summarize "${grpo_args[@]}"
+  ;;
+ablation_mix)
+  # Issue 20: after GRPO the answers on 11-20 repetitions went down while every reward pushed their
+  # rollouts up (results/scratch/2026-12-07-h100-medium-sampled). One stop decision serves every count and
+  # the large-count groups are few: GRPO on small or large counts only tells whether the count mix moves
+  # the other counts' answers. MIX_ARMS: NAME=FLAGS;... (more `actrep grpo` flags, after GRPO_ARGS); the
+  # run named grpo with no flags is main's (reused from it). Side by side, as in ablation_rewards.
+  read -r -a rewards <<< "$GRPO_REWARDS"
+  IFS=';' read -r -a arms <<< "$MIX_ARMS"
+  names=() grpo_args=()
+  for arm in "${arms[@]}"; do
+    name=${arm%%=*}
+    [[ $name =~ ^[A-Za-z0-9_.-]+$ && $arm == *=* ]] || { echo "MIX_ARMS: '$arm' is not NAME=FLAGS" >&2; exit 2; }
+    names+=("$name") grpo_args+=(--grpo "$name=$WORK/$name")
+  done
+  stage_prepare
+  stage_sft sft "$SFT_RCS"
+  run_bg stage_eval sft_id test_id "$EVAL_TOKENS" "$WORK/sft:sft"
+  for arm in "${arms[@]}"; do
+    name=${arm%%=*}
+    ( read -r -a more <<< "${arm#*=}"
+      grpo_extra+=("${more[@]}")
+      stage_grpo "$name" "$WORK/sft" "$SFT_RCS" "${rewards[@]}"
+      stage_eval "${name}_id" test_id "$EVAL_TOKENS" "$WORK/$name:$name" ) &
+    BG_PIDS+=($!)
+  done
+  wait_bg
+  report test_id "ActRep from scratch: GRPO's count mix" sft "${names[@]}"
   copy_artifacts "${names[@]/#/$WORK/}"
   summarize "${grpo_args[@]}"
   ;;
