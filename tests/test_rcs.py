@@ -236,3 +236,21 @@ def test_cli_on_repcount_folder(tmp_path, capsys, monkeypatch):
     manifest = load_manifest(out)
     assert manifest.problems == [] and {s.video_id for s in manifest.samples} == {"a.mp4", "e.mp4"} and len(manifest.samples) == 4
     assert main(["data", "validate", str(out)]) == 0
+
+
+def test_balanced_target_evens_the_grpo_count_mix():
+    """recipes/scratch/rcs_balanced.yaml: the metric's bins within a few points of a third each, where the
+    GRPO recipe's strata leave 11-20 at ~13 % (the count mix that pulled the large counts' answers down)."""
+    rng = np.random.default_rng(0)
+    samples = []
+    for i in range(1200):  # counts uniform 1-12, as run.sh's synthetic training videos
+        n = int(rng.integers(1, 13))
+        samples.append(_sample(i, [(5 + 6 * r, 9 + 6 * r) for r in range(n)], fps=8.0))
+    bins = parse_strata("1-5,6-10,11-20")
+    recipe = rcs_epoch(samples, RCSConfig(strata="1-3,4-6,7-9,10-12", keep_originals=True), 0)
+    target = Path(__file__).resolve().parents[1] / "recipes/scratch/rcs_balanced.yaml"
+    balanced = rcs_epoch(samples, RCSConfig(strata="1-5,6-10,11-20", target=str(target)), 0)
+    assert stratum_shares(recipe, bins)[2] < 0.16
+    shares = stratum_shares(balanced, bins)
+    assert np.allclose(shares[:3], 1 / 3, atol=0.04) and shares[3] == 0, shares
+    assert len(balanced) > 0.4 * len(samples)  # the 11-20 bin caps the others: ~half the videos give a clip

@@ -58,9 +58,15 @@ SCALE=${SCALE:-$("$PY" -c "import torch; print('gpu' if torch.cuda.is_available(
 CORES=$(nproc)
 if [[ $SCALE == gpu ]]; then
   # The configuration of the 2026-11-24 H100 runs (results/scratch/2026-11-24-h100/README.md): one
-  # motion family, because with all eight stage 0 learned nothing in the few minutes available. GRPO
-  # runs 150 steps at 1e-5, the seeds protocol of 2026-12-06 (+5.9 OBO over SFT; 24 steps lost 3.1).
-  : "${FAMILIES:=squat}" "${N_TRAIN:=3000}"
+  # motion family, squat. GRPO runs 150 steps at 1e-5, the seeds protocol of 2026-12-06 (+5.9 OBO over
+  # SFT; 24 steps lost 3.1).
+  : "${FAMILIES:=squat}"
+  if [[ $FAMILIES == all ]]; then
+    # All eight: stage 0 learns them only after a squat-only phase long enough to learn squat (~870 steps
+    # of 420 s; 90 s stayed at chance): SFT OBO 0.918 (results/scratch/2026-12-07-h100-all8)
+    : "${N_TRAIN:=12000}" "${STAGE0_SECONDS:=420}" "${STAGE0_CURRICULUM=squat}"
+  fi
+  : "${N_TRAIN:=3000}"
   # SFT makes ~4.3 passes over the training clips at batch 32 (400 steps for 3,000): four families with
   # 6,000 clips counted at OBO 0.72 after 400 steps and 0.86 after 800 (results/scratch/2026-12-06-h100-mix4long).
   : "${SFT_STEPS=$(( N_TRAIN * 2 / 15 ))}"  # set but empty: SFT_SECONDS x SFT_RATE / SFT_BATCH
