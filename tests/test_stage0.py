@@ -300,6 +300,27 @@ exec {sys.executable} -S {ROOT}/tests/forked_python.py {server_socket} "$@"
     shutil.rmtree(server_socket.parent, ignore_errors=True)
 
 
+@pytest.mark.parametrize("families, expected", [
+    ("squat", ["3000 training clips", "families: squat", "stage 0 120 s (STAGE0=1)"]),
+    # all eight: stage 0 learns them only after a long enough squat-only phase (2026-12-07-h100-all8)
+    ("all", ["12000 training clips", "families: all", "stage 0 420 s (STAGE0=1; its first 0.3 on squat only)",
+             "SFT ~1600 steps"]),
+])
+def test_run_sh_gpu_plan_defaults(tmp_path, families, expected):
+    """PLAN_ONLY=1 resolves the gpu defaults without running a stage; FAMILIES=all brings its own."""
+    env = {**os.environ, "SCALE": "gpu", "PLAN_ONLY": "1", "FAMILIES": families, "WORK": str(tmp_path / "work")}
+    result = subprocess.run(["bash", "results/scratch/run.sh", str(tmp_path / "out")], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    log = (tmp_path / "out" / "run.log").read_text()
+    for text in expected + ["PLAN_ONLY=1: stopped before the first stage"]:
+        assert text in log, (text, log)
+    assert not (tmp_path / "work" / "data").exists() and not (tmp_path / "out" / "machine.txt").exists()
+    no_curriculum = subprocess.run(["bash", "results/scratch/run.sh", str(tmp_path / "out2")], cwd=ROOT,
+                                   env={**env, "STAGE0_CURRICULUM": ""}, capture_output=True, text=True, timeout=120)
+    assert no_curriculum.returncode == 0 and "only)" not in (tmp_path / "out2" / "run.log").read_text()
+
+
 @pytest.mark.slow
 def test_run_sh_tiny_end_to_end(scratch_work):
     """`SCALE=tiny bash results/scratch/run.sh OUT` runs every stage on a CPU and writes the results."""

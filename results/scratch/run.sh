@@ -36,7 +36,8 @@
 # `actrep grpo` flags, e.g. "--temperature 1.3"),
 # EVAL_TOKENS; seeds mode: SEEDS, GRPO_LRS (the sweep), SWEEP_STEPS, N_VALID, SEEDS_GRPO_STEPS,
 # GRPO_REWARDS; ablation_rewards: REWARD_ARMS (count rewards side by side); ablation_mix: MIX_ARMS; main: SAMPLED_EVAL_SEEDS (e.g.
-# "0 1 2": SFT and GRPO also evaluated with sampling at temperature 1, runs <name>_sampled_s<seed>). SEED seeds the data and the model; RUN_SEED (default SEED) seeds SFT and GRPO (data order,
+# "0 1 2": SFT and GRPO also evaluated with sampling at temperature 1, runs <name>_sampled_s<seed>). PLAN_ONLY=1
+# prints the plan (the knobs resolved) into OUT/run.log and stops. SEED seeds the data and the model; RUN_SEED (default SEED) seeds SFT and GRPO (data order,
 # sampling, LoRA/heads init). docs/from_scratch.md has the table with the defaults.
 set -euo pipefail
 
@@ -355,14 +356,15 @@ plan() {
   steps=$(SFT_STEPS=${SFT_STEPS:-} sft_steps)
   log "mode $MODE, scale $SCALE, $CORES cores, $WORKERS workers; work in $WORK; results in $OUT"
   log "plan: $N_TRAIN training clips (${DURATION} s, ${FPS} fps, ${SIZE}x${SIZE}, counts 1-$MAX_COUNT, $PRESET, families: ${FAMILIES:-all}); tests: $N_TEST ($PRESET, seed $(( SEED + 1001 ))), $N_HARD ($HARD_PRESET, seed $(( SEED + 2002 )))"
-  log "plan: model ${LAYERS}x${HIDDEN} LM + ${VISION_DEPTH}x${VISION_HIDDEN} vision; stage 0 ${STAGE0_SECONDS} s (STAGE0=$STAGE0); SFT ~${steps} steps x $SFT_BATCH clips (~${SFT_SECONDS} s at ${SFT_RATE} clips/s; refined after stage 0); GRPO $GRPO_STEPS steps x $GRPO_VIDEOS videos x $GRPO_G"
+  log "plan: model ${LAYERS}x${HIDDEN} LM + ${VISION_DEPTH}x${VISION_HIDDEN} vision; stage 0 ${STAGE0_SECONDS} s (STAGE0=$STAGE0${STAGE0_CURRICULUM:+; its first $STAGE0_CURRICULUM_SHARE on $STAGE0_CURRICULUM only}); SFT ~${steps} steps x $SFT_BATCH clips (~${SFT_SECONDS} s at ${SFT_RATE} clips/s; refined after stage 0); GRPO $GRPO_STEPS steps x $GRPO_VIDEOS videos x $GRPO_G"
 }
 
 # -------------------------------------------------------------------------------------------- modes
 : > "$OUT/commands.sh"
 : > "$OUT/timings.tsv"
-machine_info
 plan
+[[ ${PLAN_ONLY:-0} == 1 ]] && { log "PLAN_ONLY=1: stopped before the first stage"; exit 0; }
+machine_info
 
 case $MODE in
 main)
