@@ -332,6 +332,10 @@ def test_run_sh_tiny_end_to_end(scratch_work):
     assert set(summary["eval"]["test_id"]) == {"base", "stage0", "sft", "grpo", "sft_sampled_s5", "grpo_sampled_s5"}
     assert set(summary["eval"]["test_hard"]) == {"sft", "grpo"}
     assert summary["stage0"]["probe"]["test_id"]["videos"] == 6
+    for run in summary["eval"]["test_id"].values():  # which way the misses went, per bin (summary.md's table too)
+        for cell in run["by_bin"].values():
+            assert cell["obo"] + cell["under"] + cell["over"] <= 1 + 1e-9, cell
+    assert "too low (< truth - 1) / too high" in (out / "summary.md").read_text()
     for name in ("stage0.png", "sft.png", "grpo.png", "metrics.png"):
         assert (out / "curves" / name).stat().st_size > 1000, name
     for name in ("report_test_id.html", "report_test_hard.html", "machine.txt", "commands.sh", "timings.tsv", "summary.md"):

@@ -159,14 +159,33 @@ def grpo_curves(runs: list[tuple[str, Path]], curves: Path) -> dict:
     return info
 
 
+def error_sides(predictions: Path) -> dict[str, dict[str, float]]:
+    """Per count bin, the shares of answers too low (< truth - 1) and too high (> truth + 1), over all of the
+    bin's clips (strict: an unparsed answer is neither): where OBO only says "missed", these say which way.
+    GRPO moves them together across bins (results/scratch/2026-12-07-h100-count-mix)."""
+    from actrep.metrics import bin_label
+
+    sides: dict[str, list[int]] = {}
+    for row in read_jsonl(predictions):
+        counts = sides.setdefault(bin_label(row["count"]), [0, 0, 0])
+        counts[0] += 1
+        if row.get("pred") is not None:
+            counts[1] += row["pred"] < row["count"] - 1
+            counts[2] += row["pred"] > row["count"] + 1
+    return {b: {"under": low / n, "over": high / n} for b, (n, low, high) in sides.items()}
+
+
 def eval_results(out: Path) -> dict:
     results: dict = {}
     for metrics_path in sorted((out / "eval").glob("*/*/metrics.json")):
         metrics = json.loads(metrics_path.read_text())
         strict = metrics["strict"]
+        predictions = metrics_path.with_name("predictions.jsonl")
+        sides = error_sides(predictions) if predictions.exists() else {}
         results.setdefault(metrics_path.parent.parent.name, {})[metrics_path.parent.name] = {
             **{k: strict.get(k) for k in ("n", "parse_rate", "obo", "exact", "mae", "abs_mae", "rmse")},
-            "by_bin": {b: {k: v.get(k) for k in ("n", "obo", "exact", "mae")} for b, v in strict.get("by_bin", {}).items()},
+            "by_bin": {b: {**{k: v.get(k) for k in ("n", "obo", "exact", "mae")}, **sides.get(b, {})}
+                       for b, v in strict.get("by_bin", {}).items()},
             "parsed_only": {k: metrics["parsed_only"].get(k) for k in ("obo", "exact", "mae")},
             "failed_videos": metrics.get("failed_videos"),
             "max_new_tokens": metrics.get("generation", {}).get("max_new_tokens"),
@@ -218,6 +237,11 @@ def markdown(summary: dict) -> str:
             lines += ["", "OBO by count bin:", "", "| run | " + " | ".join(bins) + " |", "|---|" + "---|" * len(bins)]
             for name, m in runs.items():
                 lines.append(f"| {name} | " + " | ".join(fmt(m["by_bin"].get(b, {}).get("obo")) for b in bins) + " |")
+            lines += ["", "Answers too low (< truth - 1) / too high (> truth + 1) by count bin:", "",
+                      "| run | " + " | ".join(bins) + " |", "|---|" + "---|" * len(bins)]
+            for name, m in runs.items():
+                cells = [m["by_bin"].get(b, {}) for b in bins]
+                lines.append(f"| {name} | " + " | ".join(f"{fmt(c.get('under'), 2)} / {fmt(c.get('over'), 2)}" for c in cells) + " |")
         lines.append("")
     probe = summary.get("stage0", {}).get("probe", {})
     if probe:
