@@ -159,20 +159,32 @@ def grpo_curves(runs: list[tuple[str, Path]], curves: Path) -> dict:
     return info
 
 
+def error_shares(errors: list[int]) -> dict:
+    """Mean and median signed error (answer - truth), and the shares too low (< -1), within one, too high (> +1).
+
+    The mean alone misleads on sampled answers: one runaway list of 900 repetitions moves a bin's mean by
+    ~20; the shares and the median do not move with it."""
+    if not errors:
+        return {"answers": 0, "signed_error": 0.0, "median_error": 0.0, "under": 0.0, "obo": 0.0, "over": 0.0}
+    ordered = sorted(errors)
+    middle = len(ordered) // 2
+    median = ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+    return {"answers": len(errors), "signed_error": sum(errors) / len(errors), "median_error": median,
+            "under": sum(e < -1 for e in errors) / len(errors), "obo": sum(abs(e) <= 1 for e in errors) / len(errors),
+            "over": sum(e > 1 for e in errors) / len(errors)}
+
+
 def error_sides(predictions: Path) -> dict[str, dict[str, float]]:
-    """Per count bin, the shares of answers too low (< truth - 1) and too high (> truth + 1), over all of the
-    bin's clips (strict: an unparsed answer is neither): where OBO only says "missed", these say which way.
-    GRPO moves them together across bins (results/scratch/2026-12-07-h100-count-mix)."""
+    """Per count bin, error_shares' under / over of the parsed answers: where OBO only says "missed", these
+    say which way. GRPO moves them together across bins (results/scratch/2026-12-07-h100-count-mix)."""
     from actrep.metrics import bin_label
 
-    sides: dict[str, list[int]] = {}
+    errors: dict[str, list[int]] = {}
     for row in read_jsonl(predictions):
-        counts = sides.setdefault(bin_label(row["count"]), [0, 0, 0])
-        counts[0] += 1
+        parsed = errors.setdefault(bin_label(row["count"]), [])
         if row.get("pred") is not None:
-            counts[1] += row["pred"] < row["count"] - 1
-            counts[2] += row["pred"] > row["count"] + 1
-    return {b: {"under": low / n, "over": high / n} for b, (n, low, high) in sides.items()}
+            parsed.append(row["pred"] - row["count"])
+    return {b: {k: error_shares(e)[k] for k in ("under", "over")} for b, e in errors.items()}
 
 
 def eval_results(out: Path) -> dict:
@@ -237,7 +249,7 @@ def markdown(summary: dict) -> str:
             lines += ["", "OBO by count bin:", "", "| run | " + " | ".join(bins) + " |", "|---|" + "---|" * len(bins)]
             for name, m in runs.items():
                 lines.append(f"| {name} | " + " | ".join(fmt(m["by_bin"].get(b, {}).get("obo")) for b in bins) + " |")
-            lines += ["", "Answers too low (< truth - 1) / too high (> truth + 1) by count bin:", "",
+            lines += ["", "Parsed answers too low (< truth - 1) / too high (> truth + 1) by count bin:", "",
                       "| run | " + " | ".join(bins) + " |", "|---|" + "---|" * len(bins)]
             for name, m in runs.items():
                 cells = [m["by_bin"].get(b, {}) for b in bins]

@@ -41,6 +41,9 @@ from actrep.answer import parse_count
 from actrep.rewards import REWARDS
 from actrep.train.grpo_loss import group_advantages
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the run summaries' error shares, one definition
+from plot_curves import error_shares  # noqa: E402
+
 
 def load_groups(path: Path) -> list[dict]:
     """Groups of one step and clip, in file order: {"step", "video_id", "count", "completions"}."""
@@ -101,21 +104,6 @@ def summarize(groups: list[dict], rewards: list[str], bins: list[tuple[int, int]
                                       "groups_with_signal": sum(abs(p) > 1e-9 for p in pushes) / len(pushes)}
         rows.append(row)
     return {"groups": len(groups), "rewards": rewards, "bins": rows}
-
-
-def error_shares(errors: list[int]) -> dict:
-    """Mean and median signed error (answer - truth), and the shares too low (< -1), within one, too high (> +1).
-
-    The mean alone misleads on sampled answers: one runaway list of 900 repetitions moves a bin's mean by
-    ~20; the shares and the median do not move with it."""
-    if not errors:
-        return {"answers": 0, "signed_error": 0.0, "median_error": 0.0, "under": 0.0, "obo": 0.0, "over": 0.0}
-    ordered = sorted(errors)
-    middle = len(ordered) // 2
-    median = ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
-    return {"answers": len(errors), "signed_error": sum(errors) / len(errors), "median_error": median,
-            "under": sum(e < -1 for e in errors) / len(errors), "obo": sum(abs(e) <= 1 for e in errors) / len(errors),
-            "over": sum(e > 1 for e in errors) / len(errors)}
 
 
 def decoder(path: Path) -> str:
