@@ -399,8 +399,10 @@ def test_run_sh_seeds_survives_out_of_memory_and_a_failed_seed(scratch_work):
     assert "seed(s) 2 FAILED" in log
     summary = json.loads((out / "seeds_summary.json").read_text())
     assert [s["seed"] for s in summary["seeds"]] == [0, 1]
-    # the sweep runs as long as the final GRPO, so its run at the picked rate is seed 0's GRPO (reused)
+    # the sweep runs as long as the final GRPO, so its run at the picked rate is seed 0's GRPO (reused);
+    # with one rate there is nothing to pick, and seeds 1 and 2 went on without waiting for it
     assert "sweep_lr1e-4\t0\treused" in (out / "timings.tsv").read_text() and "grpo_s0: started" not in log
+    assert "GRPO learning rate from the validation sweep" not in log and "one GRPO learning rate (1e-4)" in log
     assert (out / "eval" / "test_id" / "grpo_s0" / "metrics.json").exists()
     sweep = json.loads((out / "sweep.json").read_text())  # the SFT it starts from, scored on the same clips
     assert sweep["picked"] == "1e-4" and sweep["sft"]["run"].endswith("eval/valid/sft_s0")
@@ -409,3 +411,15 @@ def test_run_sh_seeds_survives_out_of_memory_and_a_failed_seed(scratch_work):
     if (root / "out" / "summary.json").exists():
         timings = (out / "timings.tsv").read_text()
         assert all(f"{stage}\t0\treused" in timings for stage in ("synth_train", "synth_test_id", "model", "stage0", "cot"))
+    # two rates: the sweep picks one on the validation split before any other seed's GRPO; the finished SFTs
+    # and the 1e-4 sweep run are reused
+    out = root / "out_seeds_sweep"
+    result = subprocess.run(["bash", "results/scratch/run.sh", "seeds", str(out)], cwd=ROOT,
+                            env={**env, "SEEDS": "0 1", "GRPO_LRS": "1e-4 3e-4"}, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    log, timings = (out / "run.log").read_text(), (out / "timings.tsv").read_text()
+    sweep = json.loads((out / "sweep.json").read_text())
+    assert sweep["picked"] in ("1e-4", "3e-4") and f"GRPO learning rate from the validation sweep: {sweep['picked']}" in log
+    assert all(f"{stage}\t0\treused" in timings for stage in ("sft_s0", "sft_s1", "sweep_lr1e-4"))
+    assert log.index("GRPO learning rate from the validation sweep") < log.index("s1_test_id: ")
+    assert [s["seed"] for s in json.loads((out / "seeds_summary.json").read_text())["seeds"]] == [0, 1]

@@ -13,7 +13,8 @@
 #                             (reused from main): does GRPO's count mix move the large counts' answers?
 #          seeds              GRPO's gain with error bars (issue 20): one stage 0, a GRPO learning-rate
 #                             sweep on a validation split, then SFT + GRPO for each of SEEDS (default
-#                             "0 1 2", run side by side), every model on the same test clips;
+#                             "0 1 2", run side by side; one rate in GRPO_LRS: no wait for the sweep),
+#                             every model on the same test clips;
 #                             OUT/seeds_summary.{json,md} (paired bootstrap CI, McNemar, seed spread)
 #   SCALE=tiny bash results/scratch/run.sh OUT     CPU smoke test: every stage at toy size (minutes)
 #
@@ -474,18 +475,48 @@ seeds)
   first=${SEEDS%% *}
   read -r -a rewards <<< "$GRPO_REWARDS"
   read -r -a rest <<< "${SEEDS#"$first"}"
+  read -r -a rates <<< "$GRPO_LRS"
+  status_dir=$WORK/.seed_status
+  rm -rf "$status_dir" && mkdir -p "$status_dir"
+  # with equal lengths the sweep's run at the picked rate is the first seed's GRPO (the same command)
+  grpo_dir() { if [[ $1 == "$first" && $SWEEP_STEPS == "$SEEDS_GRPO_STEPS" ]]; then echo "sweep_lr$GRPO_LR"; else echo "grpo_s$1"; fi; }
+  # step 3 for one seed: GRPO from its SFT (an SFT that failed in step 1 is tried again here), then SFT and
+  # GRPO on the same test clips; the exit status goes to status_dir, so a seed that fails loses only itself
+  seed_runs() {
+    local seed=$1 dir rc=0
+    dir=$(grpo_dir "$seed")
+    ( RUN_SEED=$seed GRPO_STEPS=$SEEDS_GRPO_STEPS
+      stage_sft "sft_s$seed" "$SFT_RCS"
+      stage_grpo "$dir" "$WORK/sft_s$seed" "$SFT_RCS" "${rewards[@]}"
+      for set in test_id test_hard; do
+        stage_eval "s${seed}_$set" "$set" "$EVAL_TOKENS" "$WORK/sft_s$seed:sft_s$seed" "$WORK/$dir:grpo_s$seed"
+      done ) &
+    wait $! || rc=$?
+    echo "$rc" > "$status_dir/$seed"
+  }
+  # One rate in GRPO_LRS (one picked by an earlier sweep, as for the ablations over seeds): the sweep picks
+  # nothing, so every other seed's GRPO starts as soon as its SFT is done instead of after the sweep
+  # (~200 s less of a three-seed run on one H100); the sweep's run still scores the rate on validation.
+  one_rate=
+  if [[ ${#rates[@]} == 1 ]]; then
+    one_rate=1 GRPO_LR=${rates[0]}
+    log "one GRPO learning rate ($GRPO_LR): each seed's GRPO starts when its SFT is done; the sweep only scores it"
+  fi
   # 1. SFT of every seed: the first one now, the others one after another in the background (two SFTs
   #    fit next to each other on an 80 GB GPU, three ran out of memory); a seed whose SFT fails here
   #    tries again in step 3 and, failing again, loses only itself
-  ( for seed in "${rest[@]}"; do ( RUN_SEED=$seed stage_sft "sft_s$seed" "$SFT_RCS" ) || true; done ) &
+  ( for seed in "${rest[@]}"; do
+      ( RUN_SEED=$seed stage_sft "sft_s$seed" "$SFT_RCS" ) || true
+      if [[ -n $one_rate ]]; then seed_runs "$seed" & fi
+    done
+    wait ) &
   sft_rest_pid=$!
   RUN_SEED=$first stage_sft "sft_s$first" "$SFT_RCS"
   # 2. GRPO's learning rate from a sweep on the validation split, from the first seed's SFT. The sweep
   #    runs as long as the final GRPO (SWEEP_STEPS = SEEDS_GRPO_STEPS): on 2026-12-06 a 40-step sweep
   #    picked 3e-5, which then lost 14 OBO points over 150 steps (results/scratch/2026-12-06-h100-seeds3).
-  #    With equal lengths the sweep's run at the picked rate is the first seed's GRPO (the same command).
   lr_runs=()
-  for lr in $GRPO_LRS; do  # subshells: each run sees its own RUN_SEED / GRPO_* and every function
+  for lr in "${rates[@]}"; do  # subshells: each run sees its own RUN_SEED / GRPO_* and every function
     ( RUN_SEED=$first GRPO_STEPS=$SWEEP_STEPS GRPO_LR=$lr
       stage_grpo "sweep_lr$lr" "$WORK/sft_s$first" "$SFT_RCS" "${rewards[@]}"
       stage_eval "sweep_lr$lr" valid "$EVAL_TOKENS" "$WORK/sweep_lr$lr:sweep_lr$lr" ) &
@@ -496,34 +527,37 @@ seeds)
   # (on 2026-12-06 the pick, 3e-6, gained 1.2 test points: the smallest rate may just change least)
   ( stage_eval "sweep_sft" valid "$EVAL_TOKENS" "$WORK/sft_s$first:sft_s$first" ) &
   BG_PIDS+=($!)
-  wait_bg
-  GRPO_LR=$("$PY" results/scratch/seeds_summary.py pick_lr "${lr_runs[@]}" --reference "$OUT/eval/valid/sft_s$first" \
-    --out "$OUT/sweep.json")
-  log "GRPO learning rate from the validation sweep: $GRPO_LR ($OUT/sweep.json)"
-  wait "$sft_rest_pid" || true
-  # 3. every seed: GRPO from its SFT (side by side on the GPU), then SFT and GRPO on the same test clips
-  declare -A seed_pid=() grpo_dir=()
+  if [[ -n $one_rate ]]; then  # a failed sweep run is the first seed's GRPO: step 3 tries it again
+    for pid in "${BG_PIDS[@]}"; do wait "$pid" || true; done
+    BG_PIDS=()
+    "$PY" results/scratch/seeds_summary.py pick_lr "${lr_runs[@]}" --reference "$OUT/eval/valid/sft_s$first" \
+      --out "$OUT/sweep.json" > /dev/null || log "the sweep's validation run did not finish: no sweep.json"
+  else
+    wait_bg
+    GRPO_LR=$("$PY" results/scratch/seeds_summary.py pick_lr "${lr_runs[@]}" --reference "$OUT/eval/valid/sft_s$first" \
+      --out "$OUT/sweep.json")
+    log "GRPO learning rate from the validation sweep: $GRPO_LR ($OUT/sweep.json)"
+    wait "$sft_rest_pid" || true
+  fi
+  # 3. every seed (with one rate, the others started in step 1): GRPO from its SFT, side by side on the GPU
+  seed_pids=()
   for seed in $SEEDS; do
-    grpo_dir[$seed]=grpo_s$seed
-    [[ $seed == "$first" && $SWEEP_STEPS == "$SEEDS_GRPO_STEPS" ]] && grpo_dir[$seed]=sweep_lr$GRPO_LR
-    ( RUN_SEED=$seed GRPO_STEPS=$SEEDS_GRPO_STEPS
-      stage_sft "sft_s$seed" "$SFT_RCS"
-      stage_grpo "${grpo_dir[$seed]}" "$WORK/sft_s$seed" "$SFT_RCS" "${rewards[@]}"
-      for set in test_id test_hard; do
-        stage_eval "s${seed}_$set" "$set" "$EVAL_TOKENS" "$WORK/sft_s$seed:sft_s$seed" "$WORK/${grpo_dir[$seed]}:grpo_s$seed"
-      done ) &
-    seed_pid[$seed]=$!
+    [[ -n $one_rate && $seed != "$first" ]] && continue
+    seed_runs "$seed" &
+    seed_pids+=($!)
   done
+  wait "${seed_pids[@]}" || true
+  [[ -z $one_rate ]] || wait "$sft_rest_pid" || true
   # a seed that fails loses only itself: the others are summarised, and a rerun of the same command
   # reuses every finished stage and redoes only what failed
   pairs=() failed=()
   for seed in $SEEDS; do
-    if wait "${seed_pid[$seed]}"; then pairs+=(--seed "$seed" "sft_s$seed" "grpo_s$seed"); else failed+=("$seed"); fi
+    if [[ $(cat "$status_dir/$seed" 2>/dev/null) == 0 ]]; then pairs+=(--seed "$seed" "sft_s$seed" "grpo_s$seed"); else failed+=("$seed"); fi
   done
   [[ ${#pairs[@]} -gt 0 ]] && "$PY" results/scratch/seeds_summary.py summary --out "$OUT" "${pairs[@]}" 2>&1 | tee -a "$OUT/run.log"
   # every sweep run once (the first seed's GRPO is one of them when the lengths match)
-  copy_artifacts "$WORK/stage0" $(for lr in $GRPO_LRS; do echo "$WORK/sweep_lr$lr"; done) \
-    $(for seed in $SEEDS; do echo "$WORK/sft_s$seed"; [[ ${grpo_dir[$seed]} == sweep_lr* ]] || echo "$WORK/${grpo_dir[$seed]}"; done)
+  copy_artifacts "$WORK/stage0" "${rates[@]/#/$WORK/sweep_lr}" \
+    $(for seed in $SEEDS; do echo "$WORK/sft_s$seed"; dir=$(grpo_dir "$seed"); [[ $dir == sweep_lr* ]] || echo "$WORK/$dir"; done)
   if [[ ${#failed[@]} -gt 0 ]]; then
     log "seed(s) ${failed[*]} FAILED (their logs are in $OUT/logs); the summary has the others. The same command again reuses every finished stage."
     exit 1
