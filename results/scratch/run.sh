@@ -496,7 +496,7 @@ seeds)
   }
   # One rate in GRPO_LRS (one picked by an earlier sweep, as for the ablations over seeds): the sweep picks
   # nothing, so every other seed's GRPO starts as soon as its SFT is done instead of after the sweep
-  # (~200 s less of a three-seed run on one H100); the sweep's run still scores the rate on validation.
+  # (~200 s less of a three-seed run on one H100 by the seeds4 stage times); the sweep's run still scores the rate on validation.
   one_rate=
   if [[ ${#rates[@]} == 1 ]]; then
     one_rate=1 GRPO_LR=${rates[0]}
