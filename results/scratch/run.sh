@@ -530,15 +530,17 @@ seeds)
   if [[ -n $one_rate ]]; then  # a failed sweep run is the first seed's GRPO: step 3 tries it again
     for pid in "${BG_PIDS[@]}"; do wait "$pid" || true; done
     BG_PIDS=()
-    "$PY" results/scratch/seeds_summary.py pick_lr "${lr_runs[@]}" --reference "$OUT/eval/valid/sft_s$first" \
-      --out "$OUT/sweep.json" > /dev/null || log "the sweep's validation run did not finish: no sweep.json"
   else
     wait_bg
-    GRPO_LR=$("$PY" results/scratch/seeds_summary.py pick_lr "${lr_runs[@]}" --reference "$OUT/eval/valid/sft_s$first" \
-      --out "$OUT/sweep.json")
-    log "GRPO learning rate from the validation sweep: $GRPO_LR ($OUT/sweep.json)"
-    wait "$sft_rest_pid" || true
   fi
+  if picked=$("$PY" results/scratch/seeds_summary.py pick_lr "${lr_runs[@]}" --reference "$OUT/eval/valid/sft_s$first" \
+      --out "$OUT/sweep.json"); then
+    [[ -n $one_rate ]] || log "GRPO learning rate from the validation sweep: $picked ($OUT/sweep.json)"
+  else
+    [[ -n $one_rate ]] || exit 1
+    log "the sweep's validation run did not finish: no sweep.json"
+  fi
+  if [[ -z $one_rate ]]; then GRPO_LR=$picked; wait "$sft_rest_pid" || true; fi
   # 3. every seed (with one rate, the others started in step 1): GRPO from its SFT, side by side on the GPU
   seed_pids=()
   for seed in $SEEDS; do
