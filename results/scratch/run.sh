@@ -29,9 +29,10 @@
 # 56 -> 2x2 tokens per frame pair, 84 -> 3x3, 112 -> 4x4), FPS, DURATION, MAX_COUNT, PRESET,
 # HARD_PRESET, model sizes (LAYERS HIDDEN HEADS KV_HEADS VISION_DEPTH VISION_HIDDEN VISION_HEADS
 # INIT_STD TOKENS_PER_SECOND), STAGE0=0 (control without stage 0: runs named sft_nostage0,
-# grpo_nostage0), STAGE0_SECONDS, STAGE0_REPLAY, STAGE0_LR, SFT_SECONDS, SFT_RATE (clips/s that turns
+# grpo_nostage0), STAGE0_STEPS (gpu default 800; 2880 with FAMILIES=all), STAGE0_SECONDS (a time bound;
+# alone, it replaces the steps' default, as before 2026-12-07), STAGE0_REPLAY, STAGE0_LR, SFT_SECONDS, SFT_RATE (clips/s that turns
 # SFT_SECONDS into steps), SFT_STEPS (overrides; gpu default N_TRAIN x 2 / 15), SFT_LR, SFT_BATCH, SFT_RCS, SFT_TRAIN_VISION=1,
-# STAGE0_CURRICULUM (families stage 0 learns first, e.g. squat, for STAGE0_CURRICULUM_SHARE of its time),
+# STAGE0_CURRICULUM (families stage 0 learns first, e.g. squat, for STAGE0_CURRICULUM_SHARE of its schedule),
 # SFT_CURRICULUM=1 (+ CURRICULUM_MAX, CURRICULUM_SHARE), VISION_LR (needs
 # `actrep sft --vision_learning_rate`), GRPO_STEPS, GRPO_LR, GRPO_VIDEOS, GRPO_G, GRPO_FAST, GRPO_ARGS (more
 # `actrep grpo` flags, e.g. "--temperature 1.3"),
@@ -65,8 +66,9 @@ if [[ $SCALE == gpu ]]; then
   : "${FAMILIES:=squat}"
   if [[ $FAMILIES == all ]]; then
     # All eight: stage 0 learns them only after a squat-only phase long enough to learn squat (~870 steps
-    # of 420 s; 90 s stayed at chance): SFT OBO 0.918 (results/scratch/2026-12-07-h100-all8)
-    : "${N_TRAIN:=12000}" "${STAGE0_SECONDS:=420}" "${STAGE0_CURRICULUM=squat}"
+    # of the 2,880 the 420-s run made; 90 s stayed at chance): SFT OBO 0.918 (results/scratch/2026-12-07-h100-all8)
+    : "${N_TRAIN:=12000}" "${STAGE0_CURRICULUM=squat}"
+    [[ -n ${STAGE0_SECONDS:-} ]] || : "${STAGE0_STEPS:=2880}"
   fi
   : "${N_TRAIN:=3000}"
   # SFT makes ~4.3 passes over the training clips at batch 32 (400 steps for 3,000): four families with
@@ -75,7 +77,11 @@ if [[ $SCALE == gpu ]]; then
   : "${WORKERS:=$(( CORES > 2 ? CORES - 2 : 1 ))}" "${N_TEST:=256}" "${N_HARD:=256}"
   : "${SIZE:=84}" "${FPS:=8}" "${DURATION:=10}" "${MAX_COUNT:=12}"
   : "${LAYERS:=6}" "${HIDDEN:=384}" "${HEADS:=6}" "${KV_HEADS:=2}" "${VISION_DEPTH:=4}" "${VISION_HIDDEN:=256}" "${VISION_HEADS:=4}"
-  : "${STAGE0_SECONDS:=120}" "${STAGE0_BATCH:=32}" "${STAGE0_LR:=1e-3}" "${STAGE0_REPLAY:=4}"
+  # Stage 0 by steps, not time: 120-s runs made 689-928 steps, and on the medium preset the SFT ranked
+  # with them (694 steps: OBO 0.621 ... 790: 0.809; results/scratch/2026-12-07-h100-balanced-mix). 800 is
+  # about their mean. STAGE0_SECONDS alone bounds it by time, as the runs before 2026-12-07 did.
+  [[ -n ${STAGE0_SECONDS:-} ]] || : "${STAGE0_STEPS:=800}"
+  : "${STAGE0_BATCH:=32}" "${STAGE0_LR:=1e-3}" "${STAGE0_REPLAY:=4}"
   : "${SFT_SECONDS:=180}" "${SFT_RATE:=120}" "${SFT_BATCH:=32}" "${SFT_LR:=5e-4}" "${SFT_LOG_STEPS:=10}"
   : "${GRPO_STEPS:=150}" "${GRPO_VIDEOS:=8}" "${GRPO_G:=8}" "${GRPO_LR:=1e-5}" "${GRPO_MICRO:=32}" "${GRPO_FAST:=1}"
   : "${EVAL_TOKENS:=320}" "${EVAL_BATCH:=128}" "${EARLY_TOKENS:=32}" "${EVAL_THREADS:=8}"
@@ -97,6 +103,12 @@ else
   echo "SCALE must be gpu or tiny (got $SCALE)" >&2
   exit 2
 fi
+: "${STAGE0_STEPS:=}" "${STAGE0_SECONDS:=0}"  # no STAGE0_STEPS: the recipe's max_steps; STAGE0_SECONDS 0: no time bound
+STAGE0_BUDGET=(--max_time_s "$STAGE0_SECONDS")
+STAGE0_PLAN=${STAGE0_STEPS:+$STAGE0_STEPS steps}  # for the plan line: "800 steps", "120 s", "800 steps or 120 s"
+if [[ -n $STAGE0_STEPS ]]; then STAGE0_BUDGET+=(--max_steps "$STAGE0_STEPS"); fi
+if [[ $STAGE0_SECONDS != 0 ]]; then STAGE0_PLAN+="${STAGE0_PLAN:+ or }$STAGE0_SECONDS s"; fi
+if [[ -z $STAGE0_PLAN ]]; then STAGE0_PLAN="the recipe's max_steps"; fi
 : "${WORK:=$ROOT/runs/scratch/$SCALE}" "${REUSE:=1}" "${PRESET:=easy}" "${HARD_PRESET:=medium}" "${INIT_STD:=0.02}" "${FAMILIES:=}"
 : "${TOKENS_PER_SECOND:=$(( (FPS + 1) / 2 ))}" "${STAGE0:=1}" "${SFT_RCS:=true}" "${SFT_CURRICULUM:=0}"
 : "${STAGE0_CURRICULUM:=}" "${STAGE0_CURRICULUM_SHARE:=0.3}" "${CURRICULUM_MAX:=4}" "${CURRICULUM_SHARE:=0.3}" "${VISION_LR:=}" "${SFT_TRAIN_VISION:=0}" "${GRPO_TOKENS:=$EVAL_TOKENS}" "${SEED:=0}"
@@ -224,7 +236,7 @@ stage_stage0() {
     fi
     DEPS=$deps run_stage stage0 "$WORK/stage0" "${STAGE0_CMD[@]}" --config recipes/scratch/stage0.yaml "${curriculum[@]}" \
       --model_name_or_path "$WORK/model" --train_data "$DATA/train" --eval_data "$DATA/test_id" "$DATA/test_hard" \
-      --output_dir "$WORK/stage0" --max_time_s "$STAGE0_SECONDS" --batch_size "$STAGE0_BATCH" --learning_rate "$STAGE0_LR" \
+      --output_dir "$WORK/stage0" "${STAGE0_BUDGET[@]}" --batch_size "$STAGE0_BATCH" --learning_rate "$STAGE0_LR" \
       --num_workers "$WORKERS" --max_replay "$STAGE0_REPLAY" --eval_limit "$N_TEST" --seed "$SEED" "${VIDEO_FLAGS[@]}"
     START_MODEL=$WORK/stage0
   else
@@ -240,8 +252,8 @@ stage_cot() {
 
 # Everything before SFT. The stages that do not wait for each other run side by side: the model builds
 # while the training set renders, the CoT text is written while the test sets render (one after the other
-# they took 24 s of the GPU demo's 591 s on 2026-12-06). Nothing runs beside stage 0: it trains for a fixed
-# time, so a neighbour would only take steps from it.
+# they took 24 s of the GPU demo's 591 s on 2026-12-06). Nothing runs beside stage 0: a neighbour would
+# slow it down, and with a time bound (STAGE0_SECONDS) take steps from it.
 stage_prepare() {
   run_bg stage_model
   stage_train_data
@@ -357,7 +369,7 @@ plan() {
   steps=$(SFT_STEPS=${SFT_STEPS:-} sft_steps)
   log "mode $MODE, scale $SCALE, $CORES cores, $WORKERS workers; work in $WORK; results in $OUT"
   log "plan: $N_TRAIN training clips (${DURATION} s, ${FPS} fps, ${SIZE}x${SIZE}, counts 1-$MAX_COUNT, $PRESET, families: ${FAMILIES:-all}); tests: $N_TEST ($PRESET, seed $(( SEED + 1001 ))), $N_HARD ($HARD_PRESET, seed $(( SEED + 2002 )))"
-  log "plan: model ${LAYERS}x${HIDDEN} LM + ${VISION_DEPTH}x${VISION_HIDDEN} vision; stage 0 ${STAGE0_SECONDS} s (STAGE0=$STAGE0${STAGE0_CURRICULUM:+; its first $STAGE0_CURRICULUM_SHARE on $STAGE0_CURRICULUM only}); SFT ~${steps} steps x $SFT_BATCH clips (~${SFT_SECONDS} s at ${SFT_RATE} clips/s; refined after stage 0); GRPO $GRPO_STEPS steps x $GRPO_VIDEOS videos x $GRPO_G"
+  log "plan: model ${LAYERS}x${HIDDEN} LM + ${VISION_DEPTH}x${VISION_HIDDEN} vision; stage 0 $STAGE0_PLAN (STAGE0=$STAGE0${STAGE0_CURRICULUM:+; its first $STAGE0_CURRICULUM_SHARE on $STAGE0_CURRICULUM only}); SFT ~${steps} steps x $SFT_BATCH clips (~${SFT_SECONDS} s at ${SFT_RATE} clips/s; refined after stage 0); GRPO $GRPO_STEPS steps x $GRPO_VIDEOS videos x $GRPO_G"
 }
 
 # -------------------------------------------------------------------------------------------- modes
