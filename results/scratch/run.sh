@@ -29,7 +29,7 @@
 # 56 -> 2x2 tokens per frame pair, 84 -> 3x3, 112 -> 4x4), FPS, DURATION, MAX_COUNT, PRESET,
 # HARD_PRESET, model sizes (LAYERS HIDDEN HEADS KV_HEADS VISION_DEPTH VISION_HIDDEN VISION_HEADS
 # INIT_STD TOKENS_PER_SECOND), STAGE0=0 (control without stage 0: runs named sft_nostage0,
-# grpo_nostage0), STAGE0_STEPS (gpu default 800; 2880 with FAMILIES=all), STAGE0_SECONDS (a time bound;
+# grpo_nostage0), STAGE0_STEPS (gpu default 800, 2880 with FAMILIES=all; tiny 60), STAGE0_SECONDS (a time bound;
 # alone, it replaces the steps' default, as before 2026-12-07), STAGE0_REPLAY, STAGE0_LR, SFT_SECONDS, SFT_RATE (clips/s that turns
 # SFT_SECONDS into steps), SFT_STEPS (overrides; gpu default N_TRAIN x 2 / 15), SFT_LR, SFT_BATCH, SFT_RCS, SFT_TRAIN_VISION=1,
 # STAGE0_CURRICULUM (families stage 0 learns first, e.g. squat, for STAGE0_CURRICULUM_SHARE of its schedule),
@@ -93,7 +93,8 @@ elif [[ $SCALE == tiny ]]; then
   : "${WORKERS:=2}" "${N_TRAIN:=24}" "${N_TEST:=6}" "${N_HARD:=4}"
   : "${SIZE:=56}" "${FPS:=8}" "${DURATION:=3}" "${MAX_COUNT:=4}"
   : "${LAYERS:=2}" "${HIDDEN:=64}" "${HEADS:=4}" "${KV_HEADS:=2}" "${VISION_DEPTH:=2}" "${VISION_HIDDEN:=32}" "${VISION_HEADS:=2}"
-  : "${STAGE0_SECONDS:=20}" "${STAGE0_BATCH:=4}" "${STAGE0_LR:=3e-3}" "${STAGE0_REPLAY:=0}"
+  [[ -n ${STAGE0_SECONDS:-} ]] || : "${STAGE0_STEPS:=60}"  # ~15 s on 2 cores
+  : "${STAGE0_BATCH:=4}" "${STAGE0_LR:=3e-3}" "${STAGE0_REPLAY:=0}"
   : "${SFT_SECONDS:=0}" "${SFT_RATE:=4}" "${SFT_BATCH:=4}" "${SFT_LR:=2e-3}" "${SFT_STEPS:=4}" "${SFT_LOG_STEPS:=1}"
   : "${GRPO_STEPS:=2}" "${GRPO_VIDEOS:=2}" "${GRPO_G:=2}" "${GRPO_LR:=1e-4}" "${GRPO_MICRO:=4}" "${GRPO_FAST:=0}"
   : "${EVAL_TOKENS:=24}" "${EVAL_BATCH:=8}" "${EARLY_TOKENS:=8}" "${EVAL_THREADS:=2}"
@@ -106,7 +107,8 @@ fi
 : "${STAGE0_STEPS:=}" "${STAGE0_SECONDS:=0}"  # no STAGE0_STEPS: the recipe's max_steps; STAGE0_SECONDS 0: no time bound
 STAGE0_BUDGET=(--max_time_s "$STAGE0_SECONDS")
 STAGE0_PLAN=${STAGE0_STEPS:+$STAGE0_STEPS steps}  # for the plan line: "800 steps", "120 s", "800 steps or 120 s"
-if [[ -n $STAGE0_STEPS ]]; then STAGE0_BUDGET+=(--max_steps "$STAGE0_STEPS"); fi
+if [[ -n $STAGE0_STEPS ]]; then STAGE0_BUDGET+=(--max_steps "$STAGE0_STEPS")
+elif [[ $STAGE0_SECONDS != 0 ]]; then STAGE0_BUDGET+=(--max_steps 1000000); fi  # time alone ends it, as before 2026-12-07
 if [[ $STAGE0_SECONDS != 0 ]]; then STAGE0_PLAN+="${STAGE0_PLAN:+ or }$STAGE0_SECONDS s"; fi
 if [[ -z $STAGE0_PLAN ]]; then STAGE0_PLAN="the recipe's max_steps"; fi
 : "${WORK:=$ROOT/runs/scratch/$SCALE}" "${REUSE:=1}" "${PRESET:=easy}" "${HARD_PRESET:=medium}" "${INIT_STD:=0.02}" "${FAMILIES:=}"

@@ -6,8 +6,8 @@
 # Renders the main run's training set (same seed, size and preset as results/scratch/run.sh), a
 # held-out probe set and a one-family (squat) pair of sets, builds the same random-init model (and
 # a small-vision one), then trains the stage-0 variants at once (CPU decoders split between them)
-# for SECONDS each and writes every variant's log and stage0_metrics.json (probe: phase error,
-# start F1, count read off the head) to OUT. FLAGS are added to a common command line; {DATA} and
+# for SECONDS each (the same time, not steps: variants differ in speed) and writes every variant's log
+# and stage0_metrics.json (probe: phase error, start F1, count read off the head) to OUT. FLAGS are added to a common command line; {DATA} and
 # {WORK} in them are replaced. Without variants: the learning-rate / head sweep of run 1.
 # FAMILY_SETS="NAME=family,family ..." also renders DATA/train_NAME and DATA/test_NAME with only those
 # families (for variants such as objects4="--train_data {DATA}/train_objects4 --eval_data {DATA}/test_objects4").
@@ -54,7 +54,7 @@ pids=()
 for name in "${!VARIANTS[@]}"; do
   flags=${VARIANTS[$name]//\{DATA\}/$DATA}
   flags=${flags//\{WORK\}/$WORK}
-  cmd="$PY -m actrep stage0 --config recipes/scratch/stage0.yaml --model_name_or_path $WORK/model --train_data $DATA/train --eval_data $DATA/test_id --output_dir $WORK/$name --max_time_s $SECONDS_EACH --num_workers $WORKERS_EACH --eval_limit $N_TEST --fps 8 --max_frames 256 --min_pixels $PIXELS --max_pixels $PIXELS $flags"
+  cmd="$PY -m actrep stage0 --config recipes/scratch/stage0.yaml --model_name_or_path $WORK/model --train_data $DATA/train --eval_data $DATA/test_id --output_dir $WORK/$name --max_time_s $SECONDS_EACH --max_steps 1000000 --num_workers $WORKERS_EACH --eval_limit $N_TEST --fps 8 --max_frames 256 --min_pixels $PIXELS --max_pixels $PIXELS $flags"
   echo "$cmd" >> "$OUT/commands.sh"
   # shellcheck disable=SC2086
   $cmd > "$OUT/logs/$name.log" 2>&1 &
