@@ -67,8 +67,7 @@ if [[ $SCALE == gpu ]]; then
   if [[ $FAMILIES == all ]]; then
     # All eight: stage 0 learns them only after a squat-only phase long enough to learn squat (~870 steps
     # of the 2,880 the 420-s run made; 90 s stayed at chance): SFT OBO 0.918 (results/scratch/2026-12-07-h100-all8)
-    : "${N_TRAIN:=12000}" "${STAGE0_CURRICULUM=squat}"
-    [[ -n ${STAGE0_SECONDS:-} ]] || : "${STAGE0_STEPS:=2880}"
+    : "${N_TRAIN:=12000}" "${STAGE0_CURRICULUM=squat}" "${stage0_steps:=2880}"
   fi
   : "${N_TRAIN:=3000}"
   # SFT makes ~4.3 passes over the training clips at batch 32 (400 steps for 3,000): four families with
@@ -79,9 +78,8 @@ if [[ $SCALE == gpu ]]; then
   : "${LAYERS:=6}" "${HIDDEN:=384}" "${HEADS:=6}" "${KV_HEADS:=2}" "${VISION_DEPTH:=4}" "${VISION_HIDDEN:=256}" "${VISION_HEADS:=4}"
   # Stage 0 by steps, not time: 120-s runs made 689-928 steps, and on the medium preset the SFT ranked
   # with them (694 steps: OBO 0.621 ... 790: 0.809; results/scratch/2026-12-07-h100-balanced-mix). 800 is
-  # about their mean. STAGE0_SECONDS alone bounds it by time, as the runs before 2026-12-07 did.
-  [[ -n ${STAGE0_SECONDS:-} ]] || : "${STAGE0_STEPS:=800}"
-  : "${STAGE0_BATCH:=32}" "${STAGE0_LR:=1e-3}" "${STAGE0_REPLAY:=4}"
+  # about their mean.
+  : "${stage0_steps:=800}" "${STAGE0_BATCH:=32}" "${STAGE0_LR:=1e-3}" "${STAGE0_REPLAY:=4}"
   : "${SFT_SECONDS:=180}" "${SFT_RATE:=120}" "${SFT_BATCH:=32}" "${SFT_LR:=5e-4}" "${SFT_LOG_STEPS:=10}"
   : "${GRPO_STEPS:=150}" "${GRPO_VIDEOS:=8}" "${GRPO_G:=8}" "${GRPO_LR:=1e-5}" "${GRPO_MICRO:=32}" "${GRPO_FAST:=1}"
   : "${EVAL_TOKENS:=320}" "${EVAL_BATCH:=128}" "${EARLY_TOKENS:=32}" "${EVAL_THREADS:=8}"
@@ -93,8 +91,7 @@ elif [[ $SCALE == tiny ]]; then
   : "${WORKERS:=2}" "${N_TRAIN:=24}" "${N_TEST:=6}" "${N_HARD:=4}"
   : "${SIZE:=56}" "${FPS:=8}" "${DURATION:=3}" "${MAX_COUNT:=4}"
   : "${LAYERS:=2}" "${HIDDEN:=64}" "${HEADS:=4}" "${KV_HEADS:=2}" "${VISION_DEPTH:=2}" "${VISION_HIDDEN:=32}" "${VISION_HEADS:=2}"
-  [[ -n ${STAGE0_SECONDS:-} ]] || : "${STAGE0_STEPS:=60}"  # ~15 s on 2 cores
-  : "${STAGE0_BATCH:=4}" "${STAGE0_LR:=3e-3}" "${STAGE0_REPLAY:=0}"
+  : "${stage0_steps:=60}" "${STAGE0_BATCH:=4}" "${STAGE0_LR:=3e-3}" "${STAGE0_REPLAY:=0}"
   : "${SFT_SECONDS:=0}" "${SFT_RATE:=4}" "${SFT_BATCH:=4}" "${SFT_LR:=2e-3}" "${SFT_STEPS:=4}" "${SFT_LOG_STEPS:=1}"
   : "${GRPO_STEPS:=2}" "${GRPO_VIDEOS:=2}" "${GRPO_G:=2}" "${GRPO_LR:=1e-4}" "${GRPO_MICRO:=4}" "${GRPO_FAST:=0}"
   : "${EVAL_TOKENS:=24}" "${EVAL_BATCH:=8}" "${EARLY_TOKENS:=8}" "${EVAL_THREADS:=2}"
@@ -104,13 +101,13 @@ else
   echo "SCALE must be gpu or tiny (got $SCALE)" >&2
   exit 2
 fi
-: "${STAGE0_STEPS:=}" "${STAGE0_SECONDS:=0}"  # no STAGE0_STEPS: the recipe's max_steps; STAGE0_SECONDS 0: no time bound
-STAGE0_BUDGET=(--max_time_s "$STAGE0_SECONDS")
-STAGE0_PLAN=${STAGE0_STEPS:+$STAGE0_STEPS steps}  # for the plan line: "800 steps", "120 s", "800 steps or 120 s"
-if [[ -n $STAGE0_STEPS ]]; then STAGE0_BUDGET+=(--max_steps "$STAGE0_STEPS")
-elif [[ $STAGE0_SECONDS != 0 ]]; then STAGE0_BUDGET+=(--max_steps 1000000); fi  # time alone ends it, as before 2026-12-07
-if [[ $STAGE0_SECONDS != 0 ]]; then STAGE0_PLAN+="${STAGE0_PLAN:+ or }$STAGE0_SECONDS s"; fi
-if [[ -z $STAGE0_PLAN ]]; then STAGE0_PLAN="the recipe's max_steps"; fi
+# Stage 0's budget: STAGE0_STEPS (the scale's default); STAGE0_SECONDS alone: time only, as the runs before
+# 2026-12-07; both: whichever ends first. STAGE0_PLAN for the plan line: "800 steps", "120 s", "800 steps or 120 s".
+: "${STAGE0_SECONDS:=0}"
+[[ $STAGE0_SECONDS != 0 ]] || : "${STAGE0_STEPS:=$stage0_steps}"
+STAGE0_BUDGET=(--max_time_s "$STAGE0_SECONDS" --max_steps "${STAGE0_STEPS:-1000000}")
+STAGE0_PLAN=${STAGE0_STEPS:+$STAGE0_STEPS steps}
+[[ $STAGE0_SECONDS == 0 ]] || STAGE0_PLAN+="${STAGE0_PLAN:+ or }$STAGE0_SECONDS s"
 : "${WORK:=$ROOT/runs/scratch/$SCALE}" "${REUSE:=1}" "${PRESET:=easy}" "${HARD_PRESET:=medium}" "${INIT_STD:=0.02}" "${FAMILIES:=}"
 : "${TOKENS_PER_SECOND:=$(( (FPS + 1) / 2 ))}" "${STAGE0:=1}" "${SFT_RCS:=true}" "${SFT_CURRICULUM:=0}"
 : "${STAGE0_CURRICULUM:=}" "${STAGE0_CURRICULUM_SHARE:=0.3}" "${CURRICULUM_MAX:=4}" "${CURRICULUM_SHARE:=0.3}" "${VISION_LR:=}" "${SFT_TRAIN_VISION:=0}" "${GRPO_TOKENS:=$EVAL_TOKENS}" "${SEED:=0}"

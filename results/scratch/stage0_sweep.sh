@@ -7,8 +7,8 @@
 # held-out probe set and a one-family (squat) pair of sets, builds the same random-init model (and
 # a small-vision one), then trains the stage-0 variants at once (CPU decoders split between them)
 # for SECONDS each (the same time, not steps: variants differ in speed) and writes every variant's log
-# and stage0_metrics.json (probe: phase error, start F1, count read off the head) to OUT. FLAGS are added to a common command line; {DATA} and
-# {WORK} in them are replaced. Without variants: the learning-rate / head sweep of run 1.
+# and stage0_metrics.json (probe: phase error, start F1, count read off the head) to OUT. FLAGS are added
+# to a common command line; {DATA} and {WORK} in them are replaced. Without variants: the learning-rate / head sweep of run 1.
 # FAMILY_SETS="NAME=family,family ..." also renders DATA/train_NAME and DATA/test_NAME with only those
 # families (for variants such as objects4="--train_data {DATA}/train_objects4 --eval_data {DATA}/test_objects4").
 set -euo pipefail
