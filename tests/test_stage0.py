@@ -273,7 +273,7 @@ def test_cli_errors_are_one_line(tmp_path):
 @pytest.fixture(scope="module")
 def scratch_work(tmp_path_factory):
     """One WORK for both run.sh modes below, and a python that fails on purpose in the seeds mode: grpo_s1
-    runs out of GPU memory once, sft_s2 breaks. Main mode's names (sft, grpo) pass through, so the seeds
+    runs out of GPU memory once, sft_s2 breaks, and sft_s1 waits (up to 10 min) until sft_s2 has started. Main mode's names (sft, grpo) pass through, so the seeds
     mode reuses main's data, model, stage 0 and CoT (the same commands), as on a GPU machine."""
     root = tmp_path_factory.mktemp("scratch")
     # a UNIX socket path must stay under ~100 bytes, whatever --basetemp is
@@ -281,7 +281,8 @@ def scratch_work(tmp_path_factory):
     fake.write_text(f"""#!/bin/bash
 case " $* " in
   *"/grpo_s1 "*) [ -f {root}/oom_once ] || {{ touch {root}/oom_once; echo "torch.OutOfMemoryError: CUDA out of memory." >&2; exit 1; }};;
-  *" sft "*"/sft_s2 "*) echo "RuntimeError: broken on purpose" >&2; exit 1;;
+  *" sft "*"/sft_s1 "*) for i in $(seq 1 1200); do [ -f {root}/sft_s2_started ] && break; sleep 0.5; done;;
+  *" sft "*"/sft_s2 "*) touch {root}/sft_s2_started; echo "RuntimeError: broken on purpose" >&2; exit 1;;
 esac
 exec {sys.executable} -S {ROOT}/tests/forked_python.py {server_socket} "$@"
 """)
@@ -396,16 +397,19 @@ def test_run_sh_ablation_mix_trains_each_arm_on_its_counts(scratch_work):
 def test_run_sh_seeds_survives_out_of_memory_and_a_failed_seed(scratch_work):
     """Mode seeds on the CPU with a python that fails on purpose: a stage that ran out of GPU memory next
     to others is rerun alone and finishes; a seed that fails otherwise loses only itself (summary of the
-    rest, exit 1 naming it)."""
+    rest, exit 1 naming it); with SFT_SIDE_BY_SIDE=3 every seed's SFT starts at once."""
     root, env = scratch_work
     # shorter SFT and answers than the main run's (the seeds' stages are new runs either way)
     out, env = root / "out_seeds", {**env, "SEEDS": "0 1 2", "GRPO_LRS": "1e-4", "SFT_STEPS": "2", "EVAL_TOKENS": "8"}
+    env["SFT_SIDE_BY_SIDE"] = "3"
     result = subprocess.run(["bash", "results/scratch/run.sh", "seeds", str(out)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     log = (out / "run.log").read_text()
     assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-3000:]
     assert "grpo_s1: out of GPU memory next to the stages running in parallel; rerunning it alone" in log
     assert (out / "logs" / "grpo_s1.out_of_memory.log").exists() and "grpo_s1: done" in log
-    assert "seed(s) 2 FAILED" in log
+    assert "seed(s) 2 FAILED" in log and "plan: seeds 0 1 2, 3 SFTs side by side" in log
+    # three chains: sft_s2 started before sft_s1 (which waits for it) was done; with two it would start after
+    assert log.index("sft_s2: started") < log.index("sft_s1: done")
     summary = json.loads((out / "seeds_summary.json").read_text())
     assert [s["seed"] for s in summary["seeds"]] == [0, 1]
     # the sweep runs as long as the final GRPO, so its run at the picked rate is seed 0's GRPO (reused);

@@ -36,7 +36,7 @@
 # SFT_CURRICULUM=1 (+ CURRICULUM_MAX, CURRICULUM_SHARE), VISION_LR (needs
 # `actrep sft --vision_learning_rate`), GRPO_STEPS, GRPO_LR, GRPO_VIDEOS, GRPO_G, GRPO_FAST, GRPO_ARGS (more
 # `actrep grpo` flags, e.g. "--temperature 1.3"),
-# EVAL_TOKENS; seeds mode: SEEDS, GRPO_LRS (the sweep), SWEEP_STEPS, N_VALID, SEEDS_GRPO_STEPS,
+# EVAL_TOKENS; seeds mode: SEEDS, GRPO_LRS (the sweep), SWEEP_STEPS, N_VALID, SEEDS_GRPO_STEPS, SFT_SIDE_BY_SIDE,
 # GRPO_REWARDS; ablation_rewards: REWARD_ARMS (count rewards side by side); ablation_mix: MIX_ARMS; main: SAMPLED_EVAL_SEEDS (e.g.
 # "0 1 2": SFT and GRPO also evaluated with sampling at temperature 1, runs <name>_sampled_s<seed>). PLAN_ONLY=1
 # prints the plan (the knobs resolved) into OUT/run.log and stops. SEED seeds the data and the model; RUN_SEED (default SEED) seeds SFT and GRPO (data order,
@@ -113,6 +113,13 @@ STAGE0_PLAN=${STAGE0_STEPS:+$STAGE0_STEPS steps}
 : "${STAGE0_CURRICULUM:=}" "${STAGE0_CURRICULUM_SHARE:=0.3}" "${CURRICULUM_MAX:=4}" "${CURRICULUM_SHARE:=0.3}" "${VISION_LR:=}" "${SFT_TRAIN_VISION:=0}" "${GRPO_TOKENS:=$EVAL_TOKENS}" "${SEED:=0}"
 : "${RUN_SEED:=$SEED}" "${SEEDS:=0 1 2}" "${SWEEP_STEPS:=$SEEDS_GRPO_STEPS}" "${GRPO_LRS:=3e-6 1e-5 3e-5}" "${GRPO_REWARDS:=count_hybrid:1.0 count_format:1.0}"
 : "${SAMPLED_EVAL_SEEDS:=}"
+# seeds mode: SFTs at once. Two fit next to each other on an 80 GB GPU and three ran out of memory there
+# (~26 GB each at this scale, 2026-12-07-h100-seeds-medium/device/gpu_memory.csv), so three from 120 GB
+# (an H200); one that runs out of memory anyway is rerun alone (run_stage)
+gpu_mib=$(nvidia-smi --query-gpu=memory.total --format=csv,noheader,nounits 2>/dev/null | head -n 1 || true)
+[[ $gpu_mib =~ ^[0-9]+$ ]] || gpu_mib=0
+: "${SFT_SIDE_BY_SIDE:=$(( ${gpu_mib:-0} >= 120000 ? 3 : 2 ))}"
+[[ $SFT_SIDE_BY_SIDE =~ ^[1-9][0-9]*$ ]] || { echo "SFT_SIDE_BY_SIDE must be a whole number of 1 or more (got $SFT_SIDE_BY_SIDE)" >&2; exit 2; }
 : "${REWARD_ARMS:=count_hybrid count_linear count_exact count_fixed}"
 PIXELS=$(( SIZE * SIZE ))
 mkdir -p "$WORK" "$OUT/logs" "$OUT/eval" "$OUT/artifacts"
@@ -369,6 +376,7 @@ plan() {
   log "mode $MODE, scale $SCALE, $CORES cores, $WORKERS workers; work in $WORK; results in $OUT"
   log "plan: $N_TRAIN training clips (${DURATION} s, ${FPS} fps, ${SIZE}x${SIZE}, counts 1-$MAX_COUNT, $PRESET, families: ${FAMILIES:-all}); tests: $N_TEST ($PRESET, seed $(( SEED + 1001 ))), $N_HARD ($HARD_PRESET, seed $(( SEED + 2002 )))"
   log "plan: model ${LAYERS}x${HIDDEN} LM + ${VISION_DEPTH}x${VISION_HIDDEN} vision; stage 0 $STAGE0_PLAN (STAGE0=$STAGE0${STAGE0_CURRICULUM:+; its first $STAGE0_CURRICULUM_SHARE on $STAGE0_CURRICULUM only}); SFT ~${steps} steps x $SFT_BATCH clips (~${SFT_SECONDS} s at ${SFT_RATE} clips/s; refined after stage 0); GRPO $GRPO_STEPS steps x $GRPO_VIDEOS videos x $GRPO_G"
+  [[ $MODE != seeds ]] || log "plan: seeds $SEEDS, $SFT_SIDE_BY_SIDE SFTs side by side; GRPO learning rates $GRPO_LRS, $SEEDS_GRPO_STEPS steps"
 }
 
 # -------------------------------------------------------------------------------------------- modes
@@ -499,9 +507,14 @@ seeds)
     ( RUN_SEED=$seed GRPO_STEPS=$SEEDS_GRPO_STEPS
       stage_sft "sft_s$seed" "$SFT_RCS"
       stage_grpo "$dir" "$WORK/sft_s$seed" "$SFT_RCS" "${rewards[@]}"
+      # both test sets side by side: the last seed's two evaluations were ~170 s of a run's end one after another
+      local pids=() pid failed=0
       for set in test_id test_hard; do
-        stage_eval "s${seed}_$set" "$set" "$EVAL_TOKENS" "$WORK/sft_s$seed:sft_s$seed" "$WORK/$dir:grpo_s$seed"
-      done ) &
+        stage_eval "s${seed}_$set" "$set" "$EVAL_TOKENS" "$WORK/sft_s$seed:sft_s$seed" "$WORK/$dir:grpo_s$seed" &
+        pids+=($!)
+      done
+      for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
+      exit "$failed" ) &
     wait $! || rc=$?
     echo "$rc" > "$status_dir/$seed"
   }
@@ -513,16 +526,27 @@ seeds)
     one_rate=1 GRPO_LR=${rates[0]}
     log "one GRPO learning rate ($GRPO_LR): each seed's GRPO starts when its SFT is done; the sweep only scores it"
   fi
-  # 1. SFT of every seed: the first one now, the others one after another in the background (two SFTs
-  #    fit next to each other on an 80 GB GPU, three ran out of memory); a seed whose SFT fails here
+  # 1. SFT of every seed, SFT_SIDE_BY_SIDE at a time: the first seed's in the foreground, the others' in
+  #    SFT_SIDE_BY_SIDE - 1 chains in the background (with 1, after the first); a seed whose SFT fails here
   #    tries again in step 3 and, failing again, loses only itself
-  ( for seed in "${rest[@]}"; do
+  sft_chain() {  # the SFTs of seeds $@ one after another; with one rate each seed's GRPO starts when its SFT is done
+    local seed
+    for seed in "$@"; do
       ( RUN_SEED=$seed stage_sft "sft_s$seed" "$SFT_RCS" ) || true
       if [[ -n $one_rate ]]; then seed_runs "$seed" & fi
     done
+    wait
+  }
+  chains=$(( SFT_SIDE_BY_SIDE > 1 ? SFT_SIDE_BY_SIDE - 1 : 1 ))
+  (( SFT_SIDE_BY_SIDE > 1 )) || RUN_SEED=$first stage_sft "sft_s$first" "$SFT_RCS"
+  ( for ((c = 0; c < chains; c++)); do
+      chain=()
+      for ((i = c; i < ${#rest[@]}; i += chains)); do chain+=("${rest[i]}"); done
+      sft_chain "${chain[@]}" &
+    done
     wait ) &
   sft_rest_pid=$!
-  RUN_SEED=$first stage_sft "sft_s$first" "$SFT_RCS"
+  RUN_SEED=$first stage_sft "sft_s$first" "$SFT_RCS"  # reused when SFT_SIDE_BY_SIDE=1 ran it above
   # 2. GRPO's learning rate from a sweep on the validation split, from the first seed's SFT. The sweep
   #    runs as long as the final GRPO (SWEEP_STEPS = SEEDS_GRPO_STEPS): on 2026-12-06 a 40-step sweep
   #    picked 3e-5, which then lost 14 OBO points over 150 steps (results/scratch/2026-12-06-h100-seeds3).
