@@ -273,8 +273,9 @@ def test_cli_errors_are_one_line(tmp_path):
 @pytest.fixture(scope="module")
 def scratch_work(tmp_path_factory):
     """One WORK for both run.sh modes below, and a python that fails on purpose in the seeds mode: grpo_s1
-    runs out of GPU memory once, sft_s2 breaks, and sft_s1 waits (up to 10 min) until sft_s2 has started. Main mode's names (sft, grpo) pass through, so the seeds
-    mode reuses main's data, model, stage 0 and CoT (the same commands), as on a GPU machine."""
+    runs out of GPU memory once, sft_s2 breaks, and sft_s1 waits (up to 10 min) until sft_s2 has started.
+    Main mode's names (sft, grpo) pass through, so the seeds mode reuses main's data, model, stage 0 and CoT
+    (the same commands), as on a GPU machine."""
     root = tmp_path_factory.mktemp("scratch")
     # a UNIX socket path must stay under ~100 bytes, whatever --basetemp is
     server_socket, fake = Path(tempfile.mkdtemp(prefix="actrep-py-")) / "python.sock", root / "python"

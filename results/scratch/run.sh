@@ -118,8 +118,8 @@ STAGE0_PLAN=${STAGE0_STEPS:+$STAGE0_STEPS steps}
 # (an H200); one that runs out of memory anyway is rerun alone (run_stage)
 gpu_mib=$(nvidia-smi --query-gpu=memory.total --format=csv,noheader,nounits 2>/dev/null | head -n 1 || true)
 [[ $gpu_mib =~ ^[0-9]+$ ]] || gpu_mib=0
-: "${SFT_SIDE_BY_SIDE:=$(( ${gpu_mib:-0} >= 120000 ? 3 : 2 ))}"
-[[ $SFT_SIDE_BY_SIDE =~ ^[1-9][0-9]*$ ]] || { echo "SFT_SIDE_BY_SIDE must be a whole number of 1 or more (got $SFT_SIDE_BY_SIDE)" >&2; exit 2; }
+: "${SFT_SIDE_BY_SIDE:=$(( gpu_mib >= 120000 ? 3 : 2 ))}"
+[[ $SFT_SIDE_BY_SIDE =~ ^([2-9]|[1-9][0-9]+)$ ]] || { echo "SFT_SIDE_BY_SIDE must be a whole number of 2 or more (got $SFT_SIDE_BY_SIDE)" >&2; exit 2; }
 : "${REWARD_ARMS:=count_hybrid count_linear count_exact count_fixed}"
 PIXELS=$(( SIZE * SIZE ))
 mkdir -p "$WORK" "$OUT/logs" "$OUT/eval" "$OUT/artifacts"
@@ -527,7 +527,7 @@ seeds)
     log "one GRPO learning rate ($GRPO_LR): each seed's GRPO starts when its SFT is done; the sweep only scores it"
   fi
   # 1. SFT of every seed, SFT_SIDE_BY_SIDE at a time: the first seed's in the foreground, the others' in
-  #    SFT_SIDE_BY_SIDE - 1 chains in the background (with 1, after the first); a seed whose SFT fails here
+  #    SFT_SIDE_BY_SIDE - 1 chains in the background; a seed whose SFT fails here
   #    tries again in step 3 and, failing again, loses only itself
   sft_chain() {  # the SFTs of seeds $@ one after another; with one rate each seed's GRPO starts when its SFT is done
     local seed
@@ -537,8 +537,7 @@ seeds)
     done
     wait
   }
-  chains=$(( SFT_SIDE_BY_SIDE > 1 ? SFT_SIDE_BY_SIDE - 1 : 1 ))
-  (( SFT_SIDE_BY_SIDE > 1 )) || RUN_SEED=$first stage_sft "sft_s$first" "$SFT_RCS"
+  chains=$(( SFT_SIDE_BY_SIDE - 1 ))
   ( for ((c = 0; c < chains; c++)); do
       chain=()
       for ((i = c; i < ${#rest[@]}; i += chains)); do chain+=("${rest[i]}"); done
@@ -546,7 +545,7 @@ seeds)
     done
     wait ) &
   sft_rest_pid=$!
-  RUN_SEED=$first stage_sft "sft_s$first" "$SFT_RCS"  # reused when SFT_SIDE_BY_SIDE=1 ran it above
+  RUN_SEED=$first stage_sft "sft_s$first" "$SFT_RCS"
   # 2. GRPO's learning rate from a sweep on the validation split, from the first seed's SFT. The sweep
   #    runs as long as the final GRPO (SWEEP_STEPS = SEEDS_GRPO_STEPS): on 2026-12-06 a 40-step sweep
   #    picked 3e-5, which then lost 14 OBO points over 150 steps (results/scratch/2026-12-06-h100-seeds3).
