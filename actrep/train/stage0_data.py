@@ -202,13 +202,20 @@ class Prefetcher:
         self.queue: queue.Queue = queue.Queue(maxsize=size)
         self.stop = threading.Event()
         self.epoch = 0
+        # The loader's workers are forked here, in the caller's thread, not in the prefetch thread while the
+        # caller goes on: a child forked from one thread inherits any lock another thread holds at that instant
+        # (the likely cause of a CI hang on 2026-12-07: the workers lived, the first batch never came).
+        # Persistent workers are not forked again for later epochs.
+        self.first_epoch = iter(loader)
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
 
     def _run(self):
         try:
             while not self.stop.is_set():
-                for batch in self.loader:
+                batches = self.first_epoch if self.first_epoch is not None else iter(self.loader)
+                self.first_epoch = None
+                for batch in batches:
                     while not self.stop.is_set():
                         try:
                             self.queue.put(batch, timeout=0.1)
