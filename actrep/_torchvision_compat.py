@@ -25,11 +25,9 @@ matching release.
 
 from __future__ import annotations
 
-import importlib.abc
-import importlib.machinery
 import importlib.util
-import sys
 
+from actrep._import_hook import WrappedLoader, install, uninstall
 from actrep.errors import ActRepError
 
 _MISSING_OP = "operator torchvision::nms does not exist"
@@ -68,17 +66,8 @@ def _declare_missing_schemas() -> None:
     _LIBRARY.define("qnms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
 
 
-class _RepairingLoader(importlib.abc.Loader):
+class _RepairingLoader(WrappedLoader):
     """torchvision's own loader, run once more after declaring the schemas if its extension did not load."""
-
-    def __init__(self, inner):
-        self.inner = inner
-
-    def __getattr__(self, name):  # resource readers, get_filename, ...
-        return getattr(self.inner, name)
-
-    def create_module(self, spec):
-        return self.inner.create_module(spec)
 
     def exec_module(self, module):
         global state
@@ -94,26 +83,11 @@ class _RepairingLoader(importlib.abc.Loader):
             state = "repaired"
 
 
-class _TorchvisionImportHook(importlib.abc.MetaPathFinder):
-    """Wraps the loader of `import torchvision` (steps aside once torchvision runs; a bare
-    `importlib.util.find_spec("torchvision")`, as transformers' availability checks do, comes here too)."""
-
-    def find_spec(self, fullname, path=None, target=None):
-        if fullname != "torchvision":
-            return None
-        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
-        if spec is None or spec.loader is None:
-            return None
-        spec.loader = _RepairingLoader(spec.loader)
-        return spec
-
-
 def install_hook() -> None:
-    if "torchvision" in sys.modules:
-        return  # already imported by the caller
-    if not any(isinstance(f, _TorchvisionImportHook) for f in sys.meta_path):
-        sys.meta_path.insert(0, _TorchvisionImportHook())
+    """Wrap the loader of `import torchvision` (a bare `importlib.util.find_spec("torchvision")`, as
+    transformers' availability checks do, comes through the hook too)."""
+    install("torchvision", _RepairingLoader)
 
 
 def uninstall_hook() -> None:
-    sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, _TorchvisionImportHook)]
+    uninstall("torchvision")
