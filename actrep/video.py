@@ -415,22 +415,63 @@ def family_of_processor(processor):
     raise ActRepError(f"unsupported processor class {name}")
 
 
-def encode(processor, prompts: list[str], videos: list[SampledVideo], settings: VideoSettings, padding_side: str = "left"):
+def encode(processor, prompts: list[str], videos: list[SampledVideo], settings: VideoSettings, padding_side: str = "left",
+           raw_pixels: bool = False):
     """Tokenize prompts (each with one video placeholder) together with their sampled videos.
 
     Returns the processor's BatchFeature: input_ids, attention_mask, pixel_values_videos, video_grid_thw,
     mm_token_type_ids, and for Qwen2.5-VL second_per_grid_ts.
+
+    `raw_pixels`: pixel_values_videos as uint8, the resized patches before the processor's rescale and
+    normalisation (a quarter of the float32 bytes; everything else unchanged). `normalize_pixels` turns
+    them into exactly the processor's float32 values, on whatever device they are by then.
     """
+    import torch
+
     family = family_of_processor(processor)
     processor.tokenizer.padding_side = padding_side
-    return processor(
+    batch = processor(
         text=prompts,
         videos=[v.frames for v in videos],
         video_metadata=[v.metadata() for v in videos],
         padding=True,
         return_tensors="pt",
         **processor_video_kwargs(settings, family),
+        **({"do_rescale": False, "do_normalize": False} if raw_pixels else {}),
     )
+    if raw_pixels and batch["pixel_values_videos"].dtype != torch.uint8:
+        raise ActRepError(f"{type(processor).__name__} returned {batch['pixel_values_videos'].dtype} pixels without rescaling, not uint8")
+    return batch
+
+
+def pixel_normalization(processor):
+    """(mean, std): float32 per-channel tensors in 0-255 units for `normalize_pixels`.
+
+    The processor fuses its rescale (1/255) into the normalisation, (x - mean/scale) / (std/scale),
+    computed in float32; these are the same fused constants, computed the same way.
+    """
+    import torch
+
+    vp = processor.video_processor
+    if not (vp.do_rescale and vp.do_normalize):
+        raise ActRepError(f"{type(vp).__name__} does not rescale and normalise its pixels; raw uint8 pixels would not match it")
+    mean = torch.tensor(vp.image_mean, dtype=torch.float32) * (1.0 / vp.rescale_factor)
+    std = torch.tensor(vp.image_std, dtype=torch.float32) * (1.0 / vp.rescale_factor)
+    return mean, std
+
+
+def normalize_pixels(pixels, mean, std):
+    """uint8 patches [N, C * T * P * P] of `encode(raw_pixels=True)` -> the processor's float32 values, bit for bit.
+
+    Why by hand: the processor normalises before it cuts patches, on the host. Shipping uint8 through a
+    DataLoader and normalising on the GPU moves a quarter of the bytes; the two elementwise float32 steps
+    (subtract, then divide: torchvision's order) are exactly rounded on either device. A patch's values
+    are laid out channel first (the processor's patchify), so each channel is one contiguous block.
+    """
+    channels = mean.numel()
+    x = pixels.float().view(pixels.shape[0], channels, -1)
+    x = (x - mean.to(x.device)[:, None]) / std.to(x.device)[:, None]
+    return x.view(pixels.shape)
 
 
 def visual_token_count(video_grid_thw) -> list[int]:

@@ -210,3 +210,20 @@ def test_fast_vision_attention_gives_the_same_loss_and_gradients(family, tiny_ch
     assert grads_a.keys() == grads_b.keys() and any("attn" in n for n in grads_a)
     for name in grads_a:
         torch.testing.assert_close(grads_a[name], grads_b[name], rtol=1e-4, atol=1e-6, msg=name)
+
+
+def test_uint8_pixels_train_exactly_as_the_processors_float32(tiny_checkpoints, cot_data, tmp_path):
+    """`--uint8_pixels` (the default on a GPU): the collator ships uint8, the trainer normalises on the
+    device; the same loss at every step and the same weights as the processor's float32 pixels, bit for bit."""
+    runs = {}
+    for uint8 in ("true", "false"):
+        trainer = build_trainer(*_args(tiny_checkpoints["qwen2_5_vl"], cot_data, tmp_path / uint8, "--max_steps", "2",
+                                       "--train_vision", "true", "--uint8_pixels", uint8))
+        batch = trainer.data_collator([trainer.train_dataset[i] for i in (0, 1)])
+        assert batch["pixel_values_videos"].dtype == (torch.uint8 if uint8 == "true" else torch.float32)
+        trainer.train()
+        losses = [r["loss"] for r in trainer.state.log_history if "loss" in r]
+        runs[uint8] = (losses, {n: p.detach().clone() for n, p in trainer.model.named_parameters()})
+    (losses, weights), (reference_losses, reference_weights) = runs["true"], runs["false"]
+    assert len(losses) == 2 and losses == reference_losses
+    assert all(torch.equal(weights[n], reference_weights[n]) for n in reference_weights)

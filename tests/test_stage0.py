@@ -87,29 +87,45 @@ def test_pair_targets_refuse_frames_outside_the_clip():
         pair_targets(frames, np.array([0, 3, 6, 41]), 7, 41)
 
 
-def test_dataset_targets_match_the_processor_temporal_patches(tmp_path, tiny_checkpoints):
+@pytest.mark.parametrize("family_name", ["qwen2_vl", "qwen2_5_vl", "qwen3_vl"])
+def test_dataset_targets_match_the_processor_temporal_patches(tmp_path, tiny_checkpoints, family_name):
     """A rendered clip through load_video + encode: as many target rows as temporal patches, and the
-    same pixels as the processor call SFT/eval make."""
+    same pixels as the processor call SFT/eval make: the collator's uint8 pixels, normalised as stage 0
+    normalises them on the GPU, are bit for bit the processor's float32 ones, and so are the visual
+    tokens the tower makes of them."""
     from actrep.manifest import load_samples
-    from actrep.models.registry import get_family, load_processor
+    from actrep.models.registry import ModelArguments, get_family, load_model
     from actrep.synth import SynthConfig, write_dataset
     from actrep.train.stage0_data import Stage0Collator, Stage0Dataset
+    from actrep.train.stage0_head import video_features
     from actrep.video import VideoSettings, encode, load_video
 
     data = tmp_path / "data"
-    write_dataset(SynthConfig(output_dir=str(data), n=3, seed=2, size="56", fps=8.0, duration=4.0, max_count=5,
+    write_dataset(SynthConfig(output_dir=str(data), n=3, seed=2, size="64", fps=8.0, duration=4.0, max_count=5,
                               splits="train=1", workers=1, quiet=True))
-    settings = VideoSettings(fps=8.0, max_frames=64, min_pixels=56 * 56, max_pixels=56 * 56)
-    family = get_family("qwen2_5_vl")
-    processor = load_processor(str(tiny_checkpoints["qwen2_5_vl"]))
+    settings = VideoSettings(fps=8.0, max_frames=64, min_pixels=56 * 56, max_pixels=56 * 56,
+                             min_total_pixels=64 * 64, max_total_pixels=64 * 64 * 32)
+    family = get_family(family_name)
+    model, processor, _ = load_model(ModelArguments(str(tiny_checkpoints[family_name]), dtype="float32"))
     samples = load_samples(data, splits=["train"])
     dataset = Stage0Dataset(samples, family, settings)
-    batch = Stage0Collator(processor, settings)([dataset[i] for i in range(3)])
-    assert batch["targets"].shape[0] == int(batch["video_grid_thw"][:, 0].sum())
-    assert batch["targets"][:, 3].sum() == sum(s.count for s in samples)
+    items = [dataset[i] for i in range(3)]
+    raw = Stage0Collator(processor, settings)(items)
+    stock = Stage0Collator(processor, settings, raw_pixels=False)(items)
+    assert raw["targets"].shape[0] == int(raw["video_grid_thw"][:, 0].sum())
+    assert raw["targets"][:, 3].sum() == sum(s.count for s in samples)
     reference = encode(processor, ["<|vision_start|><|video_pad|><|vision_end|>"] * 3,
                        [load_video(s.video_path, family, settings) for s in samples], settings)
-    assert torch.equal(reference["pixel_values_videos"], batch["pixel_values_videos"])
+    assert raw["pixel_values_videos"].dtype == torch.uint8
+    assert torch.equal(reference["pixel_values_videos"], stock["pixel_values_videos"])
+    with torch.no_grad():
+        from_raw, _ = video_features(model, raw, "cpu")
+        from_stock, _ = video_features(model, stock, "cpu")
+    assert torch.equal(from_raw, from_stock)
+    from actrep.video import normalize_pixels
+
+    normalized = normalize_pixels(raw["pixel_values_videos"], raw["pixel_mean"], raw["pixel_std"])
+    assert torch.equal(normalized, reference["pixel_values_videos"])
 
 
 # -------------------------------------------------------------------------------------- components
@@ -196,6 +212,28 @@ def test_stage0_trains_saves_and_reloads(tmp_path, tiny_checkpoints, synth_data)
     assert summary["train"]["steps"] == 30
     probe = summary["probe"][synth_data.name]
     assert 0 <= probe["count_from_starts"]["obo"] <= 1 and probe["videos"] == 8
+
+
+def test_stage0_with_uint8_pixels_trains_exactly_as_with_float32(tmp_path, tiny_checkpoints, synth_data):
+    """The default (uint8 pixels from a loader worker, normalised on the training device) and the
+    processor's float32 pixels: the same losses at every step and the same saved weights, bit for bit."""
+    from safetensors.torch import load_file
+
+    from actrep.train import stage0
+
+    runs = {}
+    for uint8 in ("true", "false"):
+        out = tmp_path / f"uint8_{uint8}"
+        assert stage0.main([
+            "--model_name_or_path", str(tiny_checkpoints["qwen2_5_vl"]), "--train_data", str(synth_data),
+            "--output_dir", str(out), "--max_steps", "4", "--batch_size", "4", "--learning_rate", "3e-3",
+            "--num_workers", "1", "--logging_steps", "1", "--match_text_rms", "false", "--uint8_pixels", uint8,
+            "--fps", "4", "--max_frames", "16", "--min_pixels", "3136", "--max_pixels", "3136", "--seed", "0"]) == 0
+        log = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+        runs[uint8] = ([r["loss"] for r in log], load_file(str(out / "model.safetensors")))
+    (losses, weights), (reference_losses, reference_weights) = runs["true"], runs["false"]
+    assert len(losses) == 4 and losses == reference_losses
+    assert all(torch.equal(weights[k], reference_weights[k]) for k in reference_weights)
 
 
 def test_prefetcher_close_stops_the_persistent_loader_workers():
@@ -289,7 +327,8 @@ exec {sys.executable} -S {ROOT}/tests/forked_python.py {server_socket} "$@"
 """)
     fake.chmod(0o755)
     env = {**os.environ, "SCALE": "tiny", "WORK": str(root / "work"), "PYTHON": str(fake),
-           "STAGE0_STEPS": "16", "STAGE0_SECONDS": "0"}  # by steps, no time bound: the same stage 0 on a loaded machine
+           "STAGE0_STEPS": "16", "STAGE0_SECONDS": "0",  # by steps, no time bound: the same stage 0 on a loaded machine
+           "UINT8_PIXELS": "true"}  # stage 0 and SFT as on a GPU: uint8 pixels from the loader
     # each python call forks from a server that imported torch & co. once (tests/forked_python.py says why)
     server_log = (root / "python_server.log").open("w")
     server = subprocess.Popen([sys.executable, str(ROOT / "tests" / "forked_python.py"), "serve", str(server_socket)],
@@ -331,6 +370,13 @@ def test_run_sh_gpu_plan_defaults(tmp_path, families, budget, expected):
     assert no_curriculum.returncode == 0 and "only)" not in (tmp_path / "out2" / "run.log").read_text()
 
 
+def test_run_sh_refuses_a_bad_uint8_pixels_value(tmp_path):
+    env = {**os.environ, "SCALE": "gpu", "PLAN_ONLY": "1", "UINT8_PIXELS": "yes", "WORK": str(tmp_path / "work")}
+    result = subprocess.run(["bash", "results/scratch/run.sh", str(tmp_path / "out")], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and result.stderr.strip() == "UINT8_PIXELS must be true or false (got yes)"
+
+
 @pytest.mark.slow
 def test_run_sh_tiny_end_to_end(scratch_work):
     """`SCALE=tiny bash results/scratch/run.sh OUT` runs every stage on a CPU and writes the results."""
@@ -351,7 +397,8 @@ def test_run_sh_tiny_end_to_end(scratch_work):
         assert (out / "curves" / name).stat().st_size > 1000, name
     for name in ("report_test_id.html", "report_test_hard.html", "machine.txt", "commands.sh", "timings.tsv", "summary.md"):
         assert (out / name).exists(), name
-    assert "stage0" in (out / "commands.sh").read_text()
+    commands = (out / "commands.sh").read_text().split("\n\n")
+    assert [c.split("\n")[0] for c in commands if "--uint8_pixels true" in c] == ["# stage0", "# sft"], commands
     arguments = json.loads((out / "artifacts" / "grpo" / "arguments.json").read_text())["GRPOArguments"]
     assert (arguments["temperature"], arguments["top_p"]) == (1.3, 0.95)  # GRPO_ARGS reached actrep grpo
     for run in ("sft_sampled_s5", "grpo_sampled_s5"):  # SAMPLED_EVAL_SEEDS: the training decoder's answers too

@@ -50,6 +50,7 @@ AUTOCAST = ["--dtype", "float32", "--bf16", "true"]  # the scratch recipes on a 
 LORA = ["--use_lora", "--lora_dropout", "0"]  # dropout masks would differ between process layouts
 ZERO2, ZERO3 = ["--deepspeed", "recipes/deepspeed/zero2.json"], ["--deepspeed", "recipes/deepspeed/zero3.json"]
 STOCK = ["--fast_path", "false"]
+UINT8 = ["--uint8_pixels", "true"]  # SFT's default on a GPU: uint8 from the loader, normalised on the device
 
 
 @dataclass(frozen=True)
@@ -69,8 +70,8 @@ SFT_CELLS = {
     "float32_weights_autocast": Cell(1, tuple(AUTOCAST), bf16=True, micro=("--per_device_train_batch_size", "4")),
     "ddp_2x2": Cell(2, micro=("--per_device_train_batch_size", "2")),
     "zero2_2x1x2": Cell(2, tuple(ZERO2), micro=("--per_device_train_batch_size", "1", "--gradient_accumulation_steps", "2")),
-    "zero3_2x2": Cell(2, tuple(ZERO3), micro=("--per_device_train_batch_size", "2")),
-    "zero2_recipe_precision": Cell(2, tuple(ZERO2 + BF16), bf16=True, micro=("--per_device_train_batch_size", "2")),
+    "zero3_2x2": Cell(2, tuple(ZERO3 + UINT8), micro=("--per_device_train_batch_size", "2")),
+    "zero2_recipe_precision": Cell(2, tuple(ZERO2 + BF16 + UINT8), bf16=True, micro=("--per_device_train_batch_size", "2")),
     "lora": Cell(1, tuple(LORA), micro=("--per_device_train_batch_size", "4")),
     "lora_zero3": Cell(2, tuple(LORA + ZERO3), reference="lora", micro=("--per_device_train_batch_size", "2")),
     "lora_recipe_precision": Cell(1, tuple(LORA + BF16), reference="lora", bf16=True, micro=("--per_device_train_batch_size", "4")),

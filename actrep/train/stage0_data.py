@@ -134,12 +134,23 @@ class Stage0Dataset(torch.utils.data.Dataset):
 
 
 class Stage0Collator:
-    """Items -> the processor's video tensors (the `encode` call SFT/GRPO/eval make) + pair targets."""
+    """Items -> the processor's video tensors (the `encode` call SFT/GRPO/eval make) + pair targets.
 
-    def __init__(self, processor, settings, variant: str = "think"):
+    `raw_pixels` (stage 0 on a GPU): pixel_values_videos stay uint8, with the processor's normalisation constants
+    in "pixel_mean" / "pixel_std"; `video_features` normalises them on the training device to the
+    processor's exact float32 values. A batch of 32 medium clips is ~54 MB instead of ~217 MB through
+    the workers' shared memory, the pinning copy, the host-to-GPU copy and the GPU replay buffer
+    (stage 0 was input-bound on an H100: results/scratch/2026-12-07-h100-seeds-medium).
+    """
+
+    def __init__(self, processor, settings, variant: str = "think", raw_pixels: bool = True):
+        from actrep.video import pixel_normalization
+
         self.processor = processor
         self.settings = settings
         self.variant = variant
+        self.raw_pixels = raw_pixels
+        self.normalization = pixel_normalization(processor) if raw_pixels else None
         self._prompts: dict[str, str] = {}
 
     def prompt(self, action: str) -> str:
@@ -153,13 +164,13 @@ class Stage0Collator:
         from actrep.video import encode
 
         batch = encode(self.processor, [self.prompt(it["action"]) for it in items], [it["video"] for it in items],
-                       self.settings, padding_side="right")
+                       self.settings, padding_side="right", raw_pixels=self.raw_pixels)
         grid = batch["video_grid_thw"]
         pairs = [int(t) for t in grid[:, 0].tolist()]
         for it, p in zip(items, pairs):
             if len(it["targets"]) != p:
                 raise ActRepError(f"{it['key']}: {len(it['targets'])} frame pairs of targets but the processor made {p} temporal patches")
-        return {
+        out = {
             "pixel_values_videos": batch["pixel_values_videos"],
             "video_grid_thw": grid,
             "targets": torch.from_numpy(np.concatenate([it["targets"] for it in items])),
@@ -168,6 +179,9 @@ class Stage0Collator:
             "keys": [it["key"] for it in items],
             "actions": [it["action"] for it in items],
         }
+        if self.normalization is not None:
+            out["pixel_mean"], out["pixel_std"] = (t.clone() for t in self.normalization)
+        return out
 
 
 # ------------------------------------------------------------------------------- loading and prefetch
@@ -250,6 +264,7 @@ class Prefetcher:
 
 def to_device(batch: dict, device) -> dict:
     out = dict(batch)
-    for key in ("pixel_values_videos", "targets"):  # the grid stays on the host (index math, pooling)
-        out[key] = batch[key].to(device, non_blocking=True)
+    for key in ("pixel_values_videos", "targets", "pixel_mean", "pixel_std"):  # the grid stays on the host (index math, pooling)
+        if key in batch:
+            out[key] = batch[key].to(device, non_blocking=True)
     return out

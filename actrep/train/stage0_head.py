@@ -16,6 +16,7 @@ from actrep.errors import ActRepError
 from actrep.fast.vision_attention import video_features as tower
 from actrep.train.common import vision_parts
 from actrep.train.stage0_data import TARGET_NAMES
+from actrep.video import normalize_pixels
 
 
 class Stage0Head(torch.nn.Module):
@@ -69,6 +70,8 @@ def video_features(model, batch, device, fast: bool = True):
     otherwise the stock `get_video_features` (one sdpa call per frame pair and layer).
     """
     pixels = batch["pixel_values_videos"].to(device, non_blocking=True)
+    if pixels.dtype == torch.uint8:  # Stage0Collator's raw pixels: the processor's normalisation, on the device
+        pixels = normalize_pixels(pixels, batch["pixel_mean"].to(device), batch["pixel_std"].to(device))
     grid = batch["video_grid_thw"]
     output = tower(model, pixels, grid.to(device), grad=torch.is_grad_enabled(), fast=fast)
     return torch.cat(list(output.pooler_output), dim=0), grid

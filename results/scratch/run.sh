@@ -33,7 +33,7 @@
 # alone, it replaces the steps' default, as before 2026-12-07), STAGE0_REPLAY, STAGE0_LR, SFT_SECONDS, SFT_RATE (clips/s that turns
 # SFT_SECONDS into steps), SFT_STEPS (overrides; gpu default N_TRAIN x 2 / 15), SFT_LR, SFT_BATCH, SFT_RCS, SFT_TRAIN_VISION=1,
 # STAGE0_CURRICULUM (families stage 0 learns first, e.g. squat, for STAGE0_CURRICULUM_SHARE of its schedule),
-# SFT_CURRICULUM=1 (+ CURRICULUM_MAX, CURRICULUM_SHARE), VISION_LR (needs
+# SFT_CURRICULUM=1 (+ CURRICULUM_MAX, CURRICULUM_SHARE), UINT8_PIXELS=true|false (stage 0's and SFT's --uint8_pixels), VISION_LR (needs
 # `actrep sft --vision_learning_rate`), GRPO_STEPS, GRPO_LR, GRPO_VIDEOS, GRPO_G, GRPO_FAST, GRPO_ARGS (more
 # `actrep grpo` flags, e.g. "--temperature 1.3"),
 # EVAL_TOKENS; seeds mode: SEEDS, GRPO_LRS (the sweep), SWEEP_STEPS, N_VALID, SEEDS_GRPO_STEPS, SFT_SIDE_BY_SIDE,
@@ -125,6 +125,11 @@ PIXELS=$(( SIZE * SIZE ))
 mkdir -p "$WORK" "$OUT/logs" "$OUT/eval" "$OUT/artifacts"
 DATA=$WORK/data
 VIDEO_FLAGS=(--fps "$FPS" --max_frames 256 --min_pixels "$PIXELS" --max_pixels "$PIXELS")
+PIXEL_FLAGS=()  # UINT8_PIXELS=true|false: --uint8_pixels of stage 0 and SFT (unset: their default, true on a GPU)
+if [[ -n ${UINT8_PIXELS:-} ]]; then
+  [[ $UINT8_PIXELS == true || $UINT8_PIXELS == false ]] || { echo "UINT8_PIXELS must be true or false (got $UINT8_PIXELS)" >&2; exit 2; }
+  PIXEL_FLAGS=(--uint8_pixels "$UINT8_PIXELS")
+fi
 
 # ------------------------------------------------------------------------------------------ helpers
 START=$(date +%s.%N)
@@ -243,7 +248,7 @@ stage_stage0() {
     DEPS=$deps run_stage stage0 "$WORK/stage0" "${STAGE0_CMD[@]}" --config recipes/scratch/stage0.yaml "${curriculum[@]}" \
       --model_name_or_path "$WORK/model" --train_data "$DATA/train" --eval_data "$DATA/test_id" "$DATA/test_hard" \
       --output_dir "$WORK/stage0" "${STAGE0_BUDGET[@]}" --batch_size "$STAGE0_BATCH" --learning_rate "$STAGE0_LR" \
-      --num_workers "$WORKERS" --max_replay "$STAGE0_REPLAY" --eval_limit "$N_TEST" --seed "$SEED" "${VIDEO_FLAGS[@]}"
+      --num_workers "$WORKERS" --max_replay "$STAGE0_REPLAY" --eval_limit "$N_TEST" --seed "$SEED" "${VIDEO_FLAGS[@]}" "${PIXEL_FLAGS[@]}"
     START_MODEL=$WORK/stage0
   else
     START_MODEL=$WORK/model
@@ -298,7 +303,7 @@ stage_sft() {
     fi
   fi
   local common=(--config recipes/scratch/sft.yaml --rcs "$rcs" --learning_rate "$SFT_LR" --per_device_train_batch_size "$SFT_BATCH"
-                --effective_batch_size "$SFT_BATCH" --dataloader_num_workers "$WORKERS" --logging_steps "$SFT_LOG_STEPS" --seed "$RUN_SEED" "${VIDEO_FLAGS[@]}" "${flags[@]}")
+                --effective_batch_size "$SFT_BATCH" --dataloader_num_workers "$WORKERS" --logging_steps "$SFT_LOG_STEPS" --seed "$RUN_SEED" "${VIDEO_FLAGS[@]}" "${PIXEL_FLAGS[@]}" "${flags[@]}")
   if [[ $SFT_CURRICULUM == 1 ]]; then
     local first
     first=$("$PY" -c "print(max(1, int($steps * $CURRICULUM_SHARE)))")
