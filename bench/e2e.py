@@ -59,6 +59,7 @@ def parse(argv):
     p.add_argument("--runs", default="stock,defaults", help="which runs, in order, of stock,defaults,trl (trl: TRL's GRPOTrainer, opt-in)")
     p.add_argument("--work", default=None, help="checkpoint, videos and runs (default /tmp/actrep-e2e[-tiny]; reused)")
     p.add_argument("--out", default=None, help="results folder (default bench/results; tiny: WORK/results)")
+    p.add_argument("--python", default=sys.executable, help="interpreter of the preparation commands and the runs (default: this one)")
     args = p.parse_args(argv)
     defaults = dict(steps=2 if args.tiny else 4, max_completion_length=8 if args.tiny else 256, frames=8 if args.tiny else 64,
                     size=112 if args.tiny else 336, work="/tmp/actrep-e2e" + ("-tiny" if args.tiny else ""))
@@ -180,11 +181,11 @@ def preparation(results: dict, work: Path, env: dict):
     return step
 
 
-def checkpoint(step, work: Path, arch: str, tiny: bool) -> Path:
+def checkpoint(step, work: Path, arch: str, tiny: bool, python: str) -> Path:
     """The random-init checkpoint of `arch` under work, built unless there (reused between runs)."""
     model = work / f"model-{arch}"
     if not (model / "processor_config.json").exists():  # written last: a checkpoint cut off mid-write is built again
-        step("checkpoint", [sys.executable, "-m", "bench.checkpoint", "--arch", arch, "--out", str(model),
+        step("checkpoint", [python, "-m", "bench.checkpoint", "--arch", arch, "--out", str(model),
                             *(["--device", "cpu"] if tiny else [])])
     return model
 
@@ -252,7 +253,7 @@ def markdown(results: dict) -> str:
 def main(argv=None) -> int:
     args = parse(sys.argv[1:] if argv is None else argv)
     work, out, env = folders_and_env(args)
-    python = sys.executable
+    python = args.python
     arch = f"tiny_{args.family}" if args.tiny else FAMILIES[args.family]
     recipe = f"recipes/grpo_{args.family}.yaml"
     date = dt.datetime.now().strftime("%Y-%m-%d")
@@ -263,7 +264,7 @@ def main(argv=None) -> int:
                "machine": info, "prepare_s": {}, "runs": {}, "speedup": None}
 
     step = preparation(results, work, env)
-    model = checkpoint(step, work, arch, args.tiny)
+    model = checkpoint(step, work, arch, args.tiny, python)
     videos_per_step = 2  # the recipe's
     seconds, fps = 8, 8  # 8 s clips at 8 fps; GRPO samples --frames of them evenly (all 64 at the default)
     videos = work / f"synth-{args.size}"

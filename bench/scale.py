@@ -78,6 +78,7 @@ def parse(argv):
                                                                 "none starts with less than 60 s (default: no limit)")
     p.add_argument("--work", default=None, help="checkpoint, videos and runs (default /tmp/actrep-scale[-tiny]; reused)")
     p.add_argument("--out", default=None, help="results folder (default bench/results; tiny: WORK/results)")
+    p.add_argument("--python", default=sys.executable, help="interpreter of the preparation commands and the runs (default: this one)")
     args = p.parse_args(argv)
     defaults = dict(max_completion_length=8 if args.tiny else 64, frames=8 if args.tiny else 16, size=112 if args.tiny else 336,
                     work="/tmp/actrep-scale" + ("-tiny" if args.tiny else ""))
@@ -222,7 +223,7 @@ def main(argv=None) -> int:
     args = parse(argv)
     begun = time.perf_counter()
     work, out, env = folders_and_env(args)
-    python = sys.executable
+    python = args.python
     if args.tiny:
         env["DS_ACCELERATOR"] = "cpu"  # DeepSpeed on a machine without a GPU (as tests/test_training_matrix.py runs it)
     arch = "tiny_qwen2_5_vl" if args.tiny else "qwen2_5_vl_7b"
@@ -237,7 +238,7 @@ def main(argv=None) -> int:
                "prepare_s": {}, "runs": {}, "skipped": []}
 
     step = preparation(results, work, env)
-    model = checkpoint(step, work, arch, args.tiny)
+    model = checkpoint(step, work, arch, args.tiny, python)
     videos = work / f"synth-{args.size}"
     needed = args.steps * max(args.sft_batch, VIDEOS_PER_STEP)  # every step sees new videos, no epoch ends mid-step
     if len(list(videos.glob("video/train/*.mp4"))) < needed or not (videos / "cot.jsonl").exists():

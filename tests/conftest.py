@@ -69,6 +69,19 @@ def synth_data(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def forked_python(tmp_path_factory):
+    """A `python` whose every call is a fresh process forked from one server that imported torch, transformers,
+    TRL, PEFT, DeepSpeed and actrep once (tests/forked_python.py): `.python` (a command), `.shim(path)` (an
+    executable), `.torchrun(n)` (ranks forked too). On 2 cores a fresh interpreter spends ~6-8 s importing.
+    DS_ACCELERATOR=cpu when DeepSpeed is imported, as in every DeepSpeed call of the tests."""
+    from forked_python import Server
+
+    server = Server(tmp_path_factory.mktemp("forked_python") / "server.log", env={"DS_ACCELERATOR": "cpu"}, extra=("deepspeed",))
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
 def bench_e2e_work(tmp_path_factory):
     """`python -m bench.e2e --tiny --work` shared by its tests: the toy checkpoint and clips are built once and
     reused (each test writes its results with its own --out)."""

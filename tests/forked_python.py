@@ -8,31 +8,41 @@ and stderr, run as `python` would (`-m module`, `-c code`, `-` reading stdin, or
 status goes back to run.sh. A call whose form is not one of these, or that finds no server, runs the real
 interpreter instead.
 
-    python tests/forked_python.py serve SOCKET       # the server (prints "ready" once it listens)
-    python -S tests/forked_python.py SOCKET ARGS...  # one call: like `python ARGS...`
+    python tests/forked_python.py serve SOCKET [MODULE...]  # the server (prints "ready" once it listens)
+    python -S tests/forked_python.py SOCKET ARGS...         # one call: like `python ARGS...`
 
 The client sends its three standard descriptors over the UNIX socket (SCM_RIGHTS) and forwards SIGTERM,
-SIGINT and SIGHUP to the forked process, so run.sh can still stop a stage.
+SIGINT and SIGHUP to the forked process, so run.sh can still stop a stage; a client that is killed
+outright (a test's timeout) takes its forked process with it. `torch.distributed.run --no-python` with the
+client as its program forks every rank from the server too (`Server.torchrun`): the launcher, its
+environment per rank and its handling of a failed rank stay torchrun's. tests/conftest.py starts one
+server per session (fixture `forked_python`).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shlex
+import shutil
 import signal
 import socket
+import subprocess
 import sys
+import tempfile
+import threading
+from pathlib import Path
 
 PRELOAD = ["actrep", "torch", "transformers", "trl", "peft", "matplotlib.pyplot", "actrep.cli", "actrep.train.sft",
            "actrep.train.grpo", "actrep.train.stage0", "actrep.evaluate.local", "actrep.report"]
 FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
 
-def serve(path: str) -> None:
+def serve(path: str, extra: list[str]) -> None:
     import importlib
 
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")  # no tokenizer threads alive at fork time
-    for name in PRELOAD:
+    for name in PRELOAD + extra:
         importlib.import_module(name)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     listener.bind(path)
@@ -61,6 +71,7 @@ def run_call(connection: socket.socket) -> int:
     os.environ.update(request["env"])
     os.chdir(request["cwd"])
     connection.send(str(os.getpid()).encode())
+    threading.Thread(target=_end_with_the_client, args=(connection,), daemon=True).start()
     if os.environ.get("OMP_NUM_THREADS"):
         import torch
 
@@ -71,6 +82,13 @@ def run_call(connection: socket.socket) -> int:
     sys.stderr.flush()
     connection.send(str(code).encode())
     return code
+
+
+def _end_with_the_client(connection: socket.socket) -> None:
+    """The client sends nothing after its request: the connection's end means the client is gone (killed
+    by a timeout, say, with no signal to forward) or has its status already; either way this process ends."""
+    connection.recv(1)
+    os.kill(os.getpid(), signal.SIGKILL)
 
 
 def run_as_python(argv: list[str]) -> int:
@@ -128,8 +146,41 @@ def call(path: str, argv: list[str]) -> int:
     return int(status)
 
 
+class Server:
+    """A running server (started with ENV on top of this process's environment, preloading PRELOAD and
+    EXTRA) and the commands that run `python ARGS...` in its forked processes."""
+
+    def __init__(self, log: Path, env: dict[str, str] | None = None, extra: tuple[str, ...] = ()):
+        self.socket = Path(tempfile.mkdtemp(prefix="actrep-py-")) / "python.sock"  # a UNIX socket path stays short
+        self._log = open(log, "w")
+        self._process = subprocess.Popen([sys.executable, __file__, "serve", str(self.socket), *extra],
+                                         env={**os.environ, "PYTHONUNBUFFERED": "1", "TOKENIZERS_PARALLELISM": "false", **(env or {})},
+                                         stdout=subprocess.PIPE, stderr=self._log, stdin=subprocess.DEVNULL, text=True)
+        if self._process.stdout.readline().strip() != "ready":
+            self.close()
+            raise RuntimeError(f"the forked-python server did not start: {Path(log).read_text()[-3000:]}")
+        self.python = [sys.executable, "-S", __file__, str(self.socket)]  # use it as `python`
+
+    def torchrun(self, processes: int) -> list[str]:
+        """`python -m torch.distributed.run` whose every rank is a forked process: append `-m module ...` or a script."""
+        return [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(processes), "--no-python", *self.python]
+
+    def shim(self, path: Path, prelude: str = "") -> Path:
+        """An executable `python` at PATH for programs that take an interpreter (run.sh's PYTHON, a bench's
+        --python); PRELUDE: bash lines run first."""
+        path.write_text(f'#!/bin/bash\n{prelude}exec {shlex.join(self.python)} "$@"\n')
+        path.chmod(0o755)
+        return path
+
+    def close(self) -> None:
+        self._process.terminate()
+        self._process.wait()
+        self._log.close()
+        shutil.rmtree(self.socket.parent, ignore_errors=True)
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "serve":
-        serve(sys.argv[2])
+        serve(sys.argv[2], sys.argv[3:])
     else:
         sys.exit(call(sys.argv[1], sys.argv[2:]))

@@ -73,12 +73,12 @@ def test_commands_launch_the_shipped_recipes():
 
 
 @pytest.mark.slow
-def test_tiny_scale_run(tmp_path):
+def test_tiny_scale_run(tmp_path, forked_python):
     """The whole command on a toy model on the CPU, one SFT and one GRPO configuration (LoRA and full): the harness end
     to end (the commands of every configuration are checked above; DeepSpeed's offload ops would compile first)."""
     configs = ["sft_lora", "grpo_full"]
     result = subprocess.run([sys.executable, "-m", "bench.scale", "--tiny", "--steps", "2", "--frames", "4", "--size", "56", "--configs", ",".join(configs),
-                             "--work", str(tmp_path)], capture_output=True, text=True, timeout=600, cwd=ROOT)
+                             "--work", str(tmp_path), "--python", str(forked_python.shim(tmp_path / "python"))], capture_output=True, text=True, timeout=600, cwd=ROOT)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     results = json.loads(next((tmp_path / "results").glob("*-scale-*-tiny.json")).read_text())
     assert list(results["runs"]) == configs

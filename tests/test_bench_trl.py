@@ -13,10 +13,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.slow  # ~1-3 min on 2 cores: without Triton, TRL's chunked log-probs score every prompt position
-def test_e2e_tiny_runs_trl(bench_e2e_work, tmp_path):
+def test_e2e_tiny_runs_trl(bench_e2e_work, tmp_path, forked_python):
     done = subprocess.run([sys.executable, "-m", "bench.e2e", "--tiny", "--runs", "trl", "--work", str(bench_e2e_work),
                            "--frames", "4", "--size", "56",  # the harness, not the workload: ~18 -> 14 s a TRL step here
-                           "--out", str(tmp_path / "results")],
+                           "--out", str(tmp_path / "results"), "--python", str(forked_python.shim(tmp_path / "python"))],
                           cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     results = json.loads(next((tmp_path / "results").glob("*-e2e-*.json")).read_text())

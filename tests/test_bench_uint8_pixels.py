@@ -1,42 +1,19 @@
 """bench.uint8_pixels on a toy checkpoint: both arms through the loader, stage 0 and SFT."""
 
 import json
-import os
-import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
-
-import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture
-def forked_python(tmp_path):
-    """A `python` whose calls fork from a server that has imported torch, transformers and actrep once
-    (tests/forked_python.py): the bench's four stage-0 and SFT runs then start in about a second each."""
-    server_socket = Path(tempfile.mkdtemp(prefix="actrep-py-")) / "python.sock"  # a UNIX socket path stays short
-    log = (tmp_path / "python_server.log").open("w")
-    server = subprocess.Popen([sys.executable, str(ROOT / "tests" / "forked_python.py"), "serve", str(server_socket)],
-                              env={**os.environ, "PYTHONUNBUFFERED": "1", "TOKENIZERS_PARALLELISM": "false"},
-                              stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL, text=True)
-    assert server.stdout.readline().strip() == "ready", (tmp_path / "python_server.log").read_text()[-3000:]
-    fake = tmp_path / "python"
-    fake.write_text(f'#!/bin/bash\nexec {sys.executable} -S {ROOT}/tests/forked_python.py {server_socket} "$@"\n')
-    fake.chmod(0o755)
-    yield fake
-    server.terminate()
-    server.wait()
-    log.close()
-    shutil.rmtree(server_socket.parent, ignore_errors=True)
-
-
 def test_bench_uint8_pixels_runs_both_arms(tmp_path, tiny_checkpoints, forked_python):
+    # the bench's four stage-0 and SFT runs start in about a second each from the forked-python server
+    python = forked_python.shim(tmp_path / "python")
     subprocess.run([sys.executable, "-m", "bench.uint8_pixels", "--model", str(tiny_checkpoints["qwen2_5_vl"]), "--workers", "1",
                     "--batch_size", "2", "--batches", "2", "--repeats", "1", "--stage0_steps", "2", "--sft_steps", "2",
-                    "--python", str(forked_python), "--work", str(tmp_path / "work"), "--out", str(tmp_path)],
+                    "--python", str(python), "--work", str(tmp_path / "work"), "--out", str(tmp_path)],
                    cwd=ROOT, check=True, capture_output=True, text=True, timeout=600)
     (record_file,) = tmp_path.glob("*-uint8-pixels-cpu.json")
     record = json.loads(record_file.read_text())

@@ -3,7 +3,6 @@
 import json
 import os
 import subprocess
-import sys
 
 import pytest
 
@@ -109,12 +108,12 @@ def test_saved_settings_win_over_flags(tiny_checkpoints, dataset, tmp_path):
 
 
 @pytest.mark.slow
-def test_two_processes_equal_one_with_a_late_rank(tiny_checkpoints, dataset, tmp_path):
+def test_two_processes_equal_one_with_a_late_rank(tiny_checkpoints, dataset, tmp_path, forked_python):
     """Rank 1 reads the finished videos only after rank 0 has started writing (tests/late_rank.py)."""
     model = tiny_checkpoints["qwen2_5_vl"]
     assert _eval(model, dataset, tmp_path / "one", "--batch_size", "1") == 0
     late_rank = os.path.join(os.path.dirname(os.path.abspath(__file__)), "late_rank.py")
-    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", late_rank, "eval", "--batch_size", "1",
+    command = [*forked_python.torchrun(2), late_rank, "eval", "--batch_size", "1",
                "--model", str(model), "--data", str(dataset), "--out", str(tmp_path / "two"), "--max_new_tokens", "6", *VIDEO_FLAGS,
                "--allow_failures"]
     result = subprocess.run(command, capture_output=True, text=True, timeout=300, env=dict(os.environ, OMP_NUM_THREADS="1"))

@@ -501,12 +501,13 @@ def test_bench_correctness_compares_each_path_with_a_float32_truth(tmp_path):
 
 
 @pytest.mark.slow
-def test_bench_e2e_tiny_runs_the_cli_both_ways(bench_e2e_work, tmp_path):
+def test_bench_e2e_tiny_runs_the_cli_both_ways(bench_e2e_work, tmp_path, forked_python):
     """`python -m bench.e2e --tiny`: checkpoint, synthetic videos, `actrep grpo` with the shipped recipe, stock and defaults."""
     sys.path.insert(0, str(ROOT))
     from bench.e2e import main
 
-    assert main(["--tiny", "--max_completion_length", "4", "--frames", "4", "--size", "56", "--work", str(bench_e2e_work), "--out", str(tmp_path / "results")]) == 0
+    assert main(["--tiny", "--max_completion_length", "4", "--frames", "4", "--size", "56", "--work", str(bench_e2e_work), "--out", str(tmp_path / "results"),
+                 "--python", str(forked_python.shim(tmp_path / "python"))]) == 0
     import json
 
     result = json.loads(next((tmp_path / "results").glob("*-e2e-*.json")).read_text())

@@ -4,7 +4,6 @@ import functools
 import json
 import os
 import subprocess
-import sys
 
 import pytest
 import torch
@@ -223,8 +222,8 @@ def test_cli_with_registry_rewards_and_lora(tiny_checkpoints, cot_data, tmp_path
 
 
 @pytest.mark.slow
-def test_two_process_run(tiny_checkpoints, cot_data, tmp_path):
-    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "-m", "actrep", "grpo",
+def test_two_process_run(tiny_checkpoints, cot_data, tmp_path, forked_python):
+    command = [*forked_python.torchrun(2), "-m", "actrep", "grpo",
                "--model_name_or_path", str(tiny_checkpoints["qwen2_5_vl"]), "--train_data", str(cot_data),
                "--output_dir", str(tmp_path), "--max_steps", "2", "--num_generations", "2", "--videos_per_step", "1",
                "--max_completion_length", "4", "--report_to", "none", *VIDEO_FLAGS]
@@ -235,11 +234,11 @@ def test_two_process_run(tiny_checkpoints, cot_data, tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("stage", ["zero2", "zero3"])
-def test_two_process_deepspeed_run(stage, tiny_checkpoints, cot_data, tmp_path):
+def test_two_process_deepspeed_run(stage, tiny_checkpoints, cot_data, tmp_path, forked_python):
     """DeepSpeed ZeRO-2/3 on 2 CPU processes: reference model prepared, ZeRO-3 parameters gathered for generation."""
     from transformers import AutoModelForImageTextToText
 
-    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "-m", "actrep", "grpo",
+    command = [*forked_python.torchrun(2), "-m", "actrep", "grpo",
                "--model_name_or_path", str(tiny_checkpoints["qwen2_5_vl"]), "--train_data", str(cot_data),
                "--output_dir", str(tmp_path), "--max_steps", "2", "--num_generations", "2", "--videos_per_step", "1",
                "--max_completion_length", "4", "--report_to", "none", "--beta", "0.04",

@@ -5,10 +5,8 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -309,37 +307,23 @@ def test_cli_errors_are_one_line(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def scratch_work(tmp_path_factory):
+def scratch_work(tmp_path_factory, forked_python):
     """One WORK for both run.sh modes below, and a python that fails on purpose in the seeds mode: grpo_s1
     runs out of GPU memory once, sft_s2 breaks, and sft_s1 waits (up to 10 min) until sft_s2 has started.
     Main mode's names (sft, grpo) pass through, so the seeds mode reuses main's data, model, stage 0 and CoT
-    (the same commands), as on a GPU machine."""
+    (the same commands), as on a GPU machine. Every other call forks from the session's forked-python
+    server (tests/forked_python.py says why)."""
     root = tmp_path_factory.mktemp("scratch")
-    # a UNIX socket path must stay under ~100 bytes, whatever --basetemp is
-    server_socket, fake = Path(tempfile.mkdtemp(prefix="actrep-py-")) / "python.sock", root / "python"
-    fake.write_text(f"""#!/bin/bash
-case " $* " in
+    fake = forked_python.shim(root / "python", prelude=f"""case " $* " in
   *"/grpo_s1 "*) [ -f {root}/oom_once ] || {{ touch {root}/oom_once; echo "torch.OutOfMemoryError: CUDA out of memory." >&2; exit 1; }};;
   *" sft "*"/sft_s1 "*) for i in $(seq 1 1200); do [ -f {root}/sft_s2_started ] && break; sleep 0.5; done;;
   *" sft "*"/sft_s2 "*) touch {root}/sft_s2_started; echo "RuntimeError: broken on purpose" >&2; exit 1;;
 esac
-exec {sys.executable} -S {ROOT}/tests/forked_python.py {server_socket} "$@"
 """)
-    fake.chmod(0o755)
     env = {**os.environ, "SCALE": "tiny", "WORK": str(root / "work"), "PYTHON": str(fake),
            "STAGE0_STEPS": "16", "STAGE0_SECONDS": "0",  # by steps, no time bound: the same stage 0 on a loaded machine
            "UINT8_PIXELS": "true"}  # stage 0 and SFT as on a GPU: uint8 pixels from the loader
-    # each python call forks from a server that imported torch & co. once (tests/forked_python.py says why)
-    server_log = (root / "python_server.log").open("w")
-    server = subprocess.Popen([sys.executable, str(ROOT / "tests" / "forked_python.py"), "serve", str(server_socket)],
-                              env={**env, "PYTHONUNBUFFERED": "1", "TOKENIZERS_PARALLELISM": "false"},
-                              stdout=subprocess.PIPE, stderr=server_log, stdin=subprocess.DEVNULL, text=True)
-    assert server.stdout.readline().strip() == "ready", (root / "python_server.log").read_text()[-3000:]
-    yield root, env
-    server.terminate()
-    server.wait()
-    server_log.close()
-    shutil.rmtree(server_socket.parent, ignore_errors=True)
+    return root, env
 
 
 @pytest.mark.parametrize("families, budget, expected", [

@@ -16,8 +16,10 @@ GRPO references run the stock path (`--fast_path false`); every other GRPO cell 
 each launch configuration checks what the fast path resolves to there (actrep/train/grpo_fast.py).
 Cells replay the reference's rollouts (tests/matrix_worker.py), so they differ only in how they train;
 `defaults` records its own rollouts (the fast decoder's) and is compared with the stock path replaying them.
-Every cell is its own process: `torch.distributed.run` with gloo for two processes (DeepSpeed on the CPU),
-a fresh child of a preloaded server for one (tests/forked_cells.py: half the time, same weights).
+Every cell is its own process (two: `torch.distributed.run` with gloo, DeepSpeed on the CPU), forked from a
+server that has imported torch & co. once (tests/forked_python.py; a fresh interpreter spends ~6 of a one-
+process cell's ~12 s importing; the same weights bit for bit as fresh interpreters, measured 2026-12-08 for
+`actrep sft` on one process and on two with ZeRO-2), with OMP_NUM_THREADS=1 and DS_ACCELERATOR=cpu.
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,14 +35,13 @@ import pytest
 import torch
 
 from conftest import cot_text
-from forked_cells import CELL_ENV, run_cell, start_pool
 from helpers import write_video
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKER = Path(__file__).resolve().parent / "matrix_worker.py"
-FORKED: list = []  # the pool of forked single-process cells while the module runs
+CELL_ENV = {"OMP_NUM_THREADS": "1", "DS_ACCELERATOR": "cpu"}
 FLOAT32_TOLERANCE = 1e-4
 BF16_TOLERANCE, BF16_MIN_COSINE = 0.15, 0.99
 VIDEO_FLAGS = ["--fps", "4", "--max_frames", "8", "--min_pixels", "784", "--max_pixels", "3136"]
@@ -94,9 +94,10 @@ GRPO_CELLS = {
 
 
 @pytest.fixture(scope="module")
-def matrix_inputs(tmp_path_factory, request):
+def matrix_inputs(tmp_path_factory, request, forked_python):
     """A tiny Qwen2.5-VL whose float32 weights are bf16-exact (every cell starts from the same values) + 8 clips,
-    and the single-process cells the selected tests need, already run (two at a time)."""
+    and the single-process cells the selected tests need, already run (two at a time); the inputs are
+    (folder, the cells run so far, the forked-python server)."""
     from safetensors.torch import load_file, save_file
 
     from actrep.models.tiny import TinyModelArguments, build_tiny_checkpoint
@@ -112,11 +113,9 @@ def matrix_inputs(tmp_path_factory, request):
         rows.append({"video_id": video.name, "split": "train", "action": "bar_sweep", "gt_count": count, "video": str(video),
                      "cot": cot_text(count)})
     (root / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    inputs = (root, {})
-    FORKED.append(start_pool())
+    inputs = (root, {}, forked_python)
     _run_one_process_cells(inputs, _one_process_cells_needed(request.session.items))
-    yield inputs
-    FORKED.pop().shutdown()
+    return inputs
 
 
 def _one_process_cells_needed(items) -> set[tuple[str, str]]:
@@ -164,32 +163,24 @@ def _common(root: Path, out: Path) -> list[str]:
             "--save_dtype", "float32", "--seed", "0", *VIDEO_FLAGS]
 
 
-def _execute(processes: int, argv: list[str], out: Path) -> None:
+def _execute(server, processes: int, argv: list[str], out: Path) -> None:
     """`python ARGV` on PROCESSES processes; its output lands in OUT/stdout.txt (the run's header, checked
     against the cell's layout)."""
-    if processes == 1:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        log = out.parent / f"{out.name}.output.txt"
-        try:
-            code = FORKED[-1].submit(run_cell, argv, str(log)).result(timeout=900)
-        except Exception as error:  # a child that died (or hung) fails this cell, not the matrix
-            raise AssertionError(f"{type(error).__name__}: {error}") from error
-        output = log.read_text()
-        assert code == 0, output[-6000:]
-        (out / "stdout.txt").write_text(output)
-        return
-    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(processes), *argv]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=900, env=dict(os.environ, **CELL_ENV), cwd=ROOT)
+    command = [*(server.python if processes == 1 else server.torchrun(processes)), *argv]
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=900, env=dict(os.environ, **CELL_ENV), cwd=ROOT)
+    except subprocess.TimeoutExpired as error:  # a cell that hangs fails itself, not the matrix
+        raise AssertionError(f"timed out: {error}") from error
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
     (out / "stdout.txt").write_text(result.stdout)
 
 
 def run_sft(matrix_inputs, name: str) -> Path:
-    root, done = matrix_inputs
+    root, done, server = matrix_inputs
     key = ("sft", name)
     if key not in done:
         cell, out = SFT_CELLS[name], root / "sft" / name
-        _execute(cell.processes, ["-m", "actrep", "sft", *_common(root, out), "--effective_batch_size", "0",
+        _execute(server, cell.processes, ["-m", "actrep", "sft", *_common(root, out), "--effective_batch_size", "0",
                   "--warmup_steps", "0", "--logging_steps", "1", "--save_strategy", "no", "--dataloader_num_workers", "0",
                   "--rcs", "false", *cell.micro, *cell.flags], out)
         done[key] = out
@@ -197,7 +188,7 @@ def run_sft(matrix_inputs, name: str) -> Path:
 
 
 def run_grpo(matrix_inputs, name: str) -> Path:
-    root, done = matrix_inputs
+    root, done, server = matrix_inputs
     key = ("grpo", name)
     if key in done:
         return done[key]
@@ -212,7 +203,7 @@ def run_grpo(matrix_inputs, name: str) -> Path:
             run_grpo(matrix_inputs, "reference")
         mode, rollouts = ("record", root / f"rollouts_{name}.pt") if records else ("replay", root / "rollouts_reference.pt")
     videos_per_step = "2" if cell.processes == 1 else "1"
-    _execute(cell.processes, [str(WORKER), str(rollouts), mode, "--", *_common(root, out), "--num_generations", "4",
+    _execute(server, cell.processes, [str(WORKER), str(rollouts), mode, "--", *_common(root, out), "--num_generations", "4",
               "--videos_per_step", videos_per_step, "--micro_batch_size", "4", "--max_completion_length", "6", "--beta", "0.04",
               "--warmup_ratio", "0", "--save_steps", "1000", "--dataloader_num_workers", "1", *cell.flags], out)
     done[key] = out
@@ -268,6 +259,6 @@ def test_grpo_cell_trains_like_its_reference(name, matrix_inputs):
 def _discard(matrix_inputs, stage: str, name: str, cells: dict) -> None:
     """Delete a compared cell's checkpoint unless another cell compares against it: the matrix would
     otherwise hold ~1.4 GB of checkpoints until the module ends (CI's disk ran out)."""
-    root, done = matrix_inputs
+    root, done, _ = matrix_inputs
     if name not in {cell.reference for cell in cells.values()}:
         shutil.rmtree(done.pop((stage, name)))
